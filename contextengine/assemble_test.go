@@ -1,0 +1,213 @@
+package contextengine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// seedCorpus adds n Go files with distinct function names.
+func seedCorpus(t testing.TB, tn *Tenant, n int) {
+	t.Helper()
+	var docs []NewDocument
+	for i := range n {
+		docs = append(docs, NewDocument{Path: fmt.Sprintf("pkg%d/file%d.go", i%7, i), Content: goSource(5 + i%20)})
+	}
+	mustAdd(t, tn, docs...)
+}
+
+func TestSearchFindsSplitIdentifiers(t *testing.T) {
+	tn := newTestTenant(t)
+	ctx := context.Background()
+	mustAdd(t, tn,
+		NewDocument{Path: "bufio/reader.go", Content: "package bufio\n\nfunc NewReader(rd io.Reader) *Reader {\n\treturn NewReaderSize(rd, defaultBufSize)\n}\n"},
+		NewDocument{Path: "limits.py", Content: "def check(max_tokens):\n    return max_tokens > 0\n"},
+		NewDocument{Path: "other.go", Content: "package other\n\nfunc Unrelated() {}\n"},
+	)
+	tests := []struct{ query, path string }{
+		{"new reader", "bufio/reader.go"},
+		{"NewReader", "bufio/reader.go"},
+		{"max tokens", "limits.py"},
+		{"maxTokens", "limits.py"},
+		{"max_tokens", "limits.py"},
+	}
+	for _, tt := range tests {
+		hits, err := tn.Search(ctx, SearchRequest{Query: tt.query})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(hits) == 0 || hits[0].Path != tt.path || hits[0].Score != 1 {
+			t.Errorf("Search(%q) = %+v, want %s first", tt.query, hits, tt.path)
+		}
+	}
+}
+
+func TestSearchHostileInput(t *testing.T) {
+	tn := newTestTenant(t)
+	seedCorpus(t, tn, 5)
+	for _, q := range []string{
+		``, `"`, `""`, `'`, `*`, `^`, `-`, `:`, `AND`, `OR NOT`, `NEAR(a b, 3)`, `body:func`, `{path}: x`,
+		`a" OR "b`, `'); DROP TABLE documents; --`, "\x00func", `\"`, `(((`, `func*`, `+func`,
+		strings.Repeat("func ", 3000), "\xff\xfe", `Func1 AND NOT Func2`,
+	} {
+		if _, err := tn.Search(context.Background(), SearchRequest{Query: q}); err != nil {
+			t.Errorf("Search(%.40q) = %v", q, err)
+		}
+		if _, err := tn.Assemble(context.Background(), Request{Query: q}); err != nil {
+			t.Errorf("Assemble(%.40q) = %v", q, err)
+		}
+	}
+	if _, err := tn.Search(context.Background(), SearchRequest{Query: strings.Repeat("x", maxQueryBytes+1)}); !errors.Is(err, ErrInvalidInput) {
+		t.Errorf("oversized query = %v, want ErrInvalidInput", err)
+	}
+}
+
+func TestAssembleRespectsLimits(t *testing.T) {
+	tn := newTestTenant(t)
+	seedCorpus(t, tn, 40)
+	ctx := context.Background()
+	for _, budget := range []int{1, 20, 100, 500, 1000, 4000, 16000} {
+		for _, maxDocs := range []int{1, 3, 20} {
+			res, err := tn.Assemble(ctx, Request{Query: "func prints number value writer", MaxTokens: budget, MaxDocuments: maxDocs})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.TotalTokens > budget || len(res.Items) > maxDocs {
+				t.Fatalf("budget %d/%d docs: got %d tokens, %d items", budget, maxDocs, res.TotalTokens, len(res.Items))
+			}
+			sum := 0
+			for _, it := range res.Items {
+				if n := tn.db.eng.tokens.Count(it.Content); n != it.Tokens {
+					t.Fatalf("item tokens %d, exact count %d", it.Tokens, n)
+				}
+				sum += it.Tokens
+			}
+			if sum != res.TotalTokens {
+				t.Fatalf("total %d, items sum to %d", res.TotalTokens, sum)
+			}
+			if budget >= 1000 && len(res.Items) == 0 {
+				t.Fatalf("budget %d returned nothing", budget)
+			}
+		}
+	}
+}
+
+func TestAssembleItemsAreExactLines(t *testing.T) {
+	tn := newTestTenant(t)
+	seedCorpus(t, tn, 10)
+	ctx := context.Background()
+	res, err := tn.Assemble(ctx, Request{Query: "Func3 prints", MaxTokens: 16000, MaxDocuments: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Items) == 0 {
+		t.Fatal("no items")
+	}
+	for _, it := range res.Items {
+		doc, err := tn.Get(ctx, it.DocumentID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(doc.Content, "\n")
+		if want := strings.Join(lines[it.StartLine-1:it.EndLine], "\n"); it.Content != want {
+			t.Fatalf("%s:%d-%d content differs from the document's lines", it.Path, it.StartLine, it.EndLine)
+		}
+		if it.InclusionReason == "" || it.Relevance <= 0 || it.Relevance > 1 || it.Utility <= 0 || it.Recency <= 0 {
+			t.Fatalf("item scores = %+v", it)
+		}
+	}
+}
+
+func TestAssembleSkipsDuplicatesAndMergesAdjacent(t *testing.T) {
+	tn := newTestTenant(t)
+	ctx := context.Background()
+	src := goSource(40)
+	mustAdd(t, tn,
+		NewDocument{Path: "a/copy.go", Content: src},
+		NewDocument{Path: "b/copy.go", Content: src},
+	)
+	res, err := tn.Assemble(ctx, Request{Query: "func prints number doc comment writer", MaxTokens: 100000, MaxDocuments: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths := map[string]bool{}
+	merged := false
+	for _, it := range res.Items {
+		paths[it.Path] = true
+		merged = merged || strings.Contains(it.InclusionReason, "merged")
+	}
+	if len(paths) != 1 {
+		t.Fatalf("both copies of the same text were included: %v", paths)
+	}
+	if !merged || len(res.Items) >= len(ChunkDocument("a/copy.go", "", src)) {
+		t.Fatalf("adjacent chunks were not merged: %d items", len(res.Items))
+	}
+	for i, a := range res.Items {
+		for _, b := range res.Items[i+1:] {
+			if a.DocumentID == b.DocumentID && a.StartLine <= b.EndLine && b.StartLine <= a.EndLine {
+				t.Fatalf("overlapping items %d-%d and %d-%d", a.StartLine, a.EndLine, b.StartLine, b.EndLine)
+			}
+		}
+	}
+}
+
+func TestAssembleCacheInvalidatedByWrites(t *testing.T) {
+	tn := newTestTenant(t)
+	seedCorpus(t, tn, 5)
+	ctx := context.Background()
+	req := Request{Query: "Func2 zebra"}
+	first, err := tn.Assemble(ctx, req)
+	if err != nil || first.Cached {
+		t.Fatalf("first = cached %v, %v", first.Cached, err)
+	}
+	second, err := tn.Assemble(ctx, req)
+	if err != nil || !second.Cached || len(second.Items) != len(first.Items) {
+		t.Fatalf("second = cached %v, %d items, %v", second.Cached, len(second.Items), err)
+	}
+	mustAdd(t, tn, NewDocument{Path: "zebra.go", Content: "package zebra\n\nfunc Zebra() {}\n"})
+	third, err := tn.Assemble(ctx, req)
+	if err != nil || third.Cached || third.Items[0].Path != "zebra.go" {
+		t.Fatalf("after write: cached %v, first %+v, %v", third.Cached, third.Items, err)
+	}
+}
+
+func TestAssembleValidates(t *testing.T) {
+	tn := newTestTenant(t)
+	for _, req := range []Request{{MaxTokens: -1}, {MaxDocuments: -5}, {MaxTokens: MaxAssembleTokens + 1}, {MaxDocuments: MaxAssembleItems + 1}} {
+		if _, err := tn.Assemble(context.Background(), req); !errors.Is(err, ErrInvalidInput) {
+			t.Errorf("Assemble(%+v) = %v, want ErrInvalidInput", req, err)
+		}
+	}
+}
+
+func TestResultCacheBounded(t *testing.T) {
+	c := newResultCache(64 << 10)
+	item := Item{Content: strings.Repeat("x", 1000)}
+	for i := range 1000 {
+		c.put(fmt.Sprint(i), &Result{Items: []Item{item}})
+	}
+	if c.size > c.max || len(c.items) > 64 {
+		t.Fatalf("cache holds %d bytes in %d entries, max %d bytes", c.size, len(c.items), c.max)
+	}
+	if c.get("999") == nil || c.get("0") != nil {
+		t.Fatal("cache did not keep the most recent entries")
+	}
+}
+
+func FuzzSearch(f *testing.F) {
+	for _, s := range []string{"NewReader", `"a" OR b*`, "NEAR(x y)", "col:x", "\x00", "ünïcödé 世界"} {
+		f.Add(s)
+	}
+	tn := newTestTenant(f)
+	seedCorpus(f, tn, 3)
+	f.Fuzz(func(t *testing.T, q string) {
+		if len(q) > maxQueryBytes {
+			return
+		}
+		if _, err := tn.Search(context.Background(), SearchRequest{Query: q}); err != nil {
+			t.Fatalf("Search(%q) = %v", q, err)
+		}
+	})
+}

@@ -1,0 +1,216 @@
+package contextengine
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// GOROOT files are cut into pieces of srcPieceBytes at line boundaries;
+// pieces over srcPieceMax (single lines of embedded data) are left out.
+const (
+	srcPieceBytes = 2048
+	srcPieceMax   = 64 << 10
+)
+
+// srcPiece is a span of lines of a GOROOT source file.
+type srcPiece struct {
+	path    string // file under GOROOT/src and first line: "bufio/scan.go:101"
+	content string
+}
+
+var gorootPieces = sync.OnceValues(loadGorootPieces)
+
+// srcPieces returns every .go file under GOROOT/src, tests and testdata
+// included, cut into pieces of about srcPieceBytes, in a fixed order.
+func srcPieces(tb testing.TB) []srcPiece {
+	tb.Helper()
+	pieces, err := gorootPieces()
+	if err != nil {
+		tb.Skipf("no GOROOT sources to build a corpus from: %v", err)
+	}
+	return pieces
+}
+
+func loadGorootPieces() ([]srcPiece, error) {
+	root := filepath.Join(runtime.GOROOT(), "src")
+	var pieces []srcPiece
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".go") {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(root, p)
+		pieces = appendPieces(pieces, filepath.ToSlash(rel), string(data))
+		return err
+	})
+	if err == nil && len(pieces) == 0 {
+		err = errors.New("no .go files under " + root)
+	}
+	return pieces, err
+}
+
+// appendPieces cuts a file into pieces of at most srcPieceBytes (or one
+// longer line) at line boundaries, leaving out blank and huge pieces.
+func appendPieces(pieces []srcPiece, rel, content string) []srcPiece {
+	var cur strings.Builder
+	first, line := 1, 1
+	flush := func() {
+		if cur.Len() <= srcPieceMax && strings.TrimSpace(cur.String()) != "" {
+			pieces = append(pieces, srcPiece{path: fmt.Sprintf("%s:%d", rel, first), content: cur.String()})
+		}
+		cur.Reset()
+		first = line
+	}
+	for l := range strings.SplitAfterSeq(content, "\n") {
+		if cur.Len() > 0 && cur.Len()+len(l) > srcPieceBytes {
+			flush()
+		}
+		cur.WriteString(l)
+		line++
+	}
+	flush()
+	return pieces
+}
+
+// corpusDoc returns document i of an endless corpus: the pieces in order,
+// then again under copyN/ path prefixes so every path is distinct.
+func corpusDoc(pieces []srcPiece, i int) NewDocument {
+	p := pieces[i%len(pieces)]
+	path := p.path
+	if round := i / len(pieces); round > 0 {
+		path = fmt.Sprintf("copy%d/%s", round, path)
+	}
+	return NewDocument{Path: path, Language: "go", Content: p.content}
+}
+
+// corpusBatch returns documents [from, from+n) of the corpus.
+func corpusBatch(pieces []srcPiece, from, n int) []NewDocument {
+	docs := make([]NewDocument, n)
+	for i := range docs {
+		docs[i] = corpusDoc(pieces, from+i)
+	}
+	return docs
+}
+
+// sharedQueriesFile holds natural-language queries about the standard
+// library, relative to this package's directory (../shared from the repo root).
+const sharedQueriesFile = "../../shared/bench/godoc/queries.jsonl"
+
+var queryCorpus = sync.OnceValues(loadQueries)
+
+// benchQueries returns distinct realistic queries: the shared godoc queries
+// when present, else doc comments of exported GOROOT functions.
+func benchQueries(tb testing.TB) []string {
+	tb.Helper()
+	qs, err := queryCorpus()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if len(qs) == 0 {
+		qs = docCommentQueries(srcPieces(tb), 1000)
+	}
+	if len(qs) == 0 {
+		tb.Skip("no queries")
+	}
+	return qs
+}
+
+func loadQueries() ([]string, error) {
+	f, err := os.Open(sharedQueriesFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var qs []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var q struct{ Text string }
+		if err := json.Unmarshal(sc.Bytes(), &q); err != nil {
+			return nil, fmt.Errorf("%s: %w", sharedQueriesFile, err)
+		}
+		if q.Text != "" && !slices.Contains(qs, q.Text) {
+			qs = append(qs, q.Text)
+		}
+	}
+	return qs, sc.Err()
+}
+
+// docCommentQueries returns up to limit first paragraphs of the doc comments
+// of exported functions.
+func docCommentQueries(pieces []srcPiece, limit int) []string {
+	var qs []string
+	for _, p := range pieces {
+		var para []string
+		inPara := true
+		for l := range strings.Lines(p.content) {
+			l = strings.TrimSpace(l)
+			if text, ok := strings.CutPrefix(l, "//"); ok {
+				text = strings.TrimSpace(text)
+				if text == "" {
+					inPara = false
+				} else if inPara {
+					para = append(para, text)
+				}
+				continue
+			}
+			if exportedFunc(l) && len(para) > 0 {
+				if qs = append(qs, strings.Join(para, " ")); len(qs) == limit {
+					return qs
+				}
+			}
+			para, inPara = nil, true
+		}
+	}
+	return qs
+}
+
+// exportedFunc reports whether a line declares an exported function or method.
+func exportedFunc(line string) bool {
+	rest, ok := strings.CutPrefix(line, "func ")
+	if !ok {
+		return false
+	}
+	if strings.HasPrefix(rest, "(") {
+		_, rest, _ = strings.Cut(rest, ") ")
+	}
+	return rest != "" && rest[0] >= 'A' && rest[0] <= 'Z'
+}
+
+// durations are latencies of single calls.
+type durations []time.Duration
+
+// percentile returns the p-th percentile (0 < p <= 1), nearest rank.
+func (d durations) percentile(p float64) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := slices.Sorted(slices.Values(d))
+	return s[max(0, int(float64(len(s))*p+0.999999)-1)]
+}
+
+// report adds the p50 and p95 latencies in unit ("ms" or "us") to b.
+func (d durations) report(b *testing.B, prefix, unit string) {
+	scale := map[string]time.Duration{"ms": time.Millisecond, "us": time.Microsecond}[unit]
+	for _, p := range []float64{0.50, 0.95} {
+		v := float64(d.percentile(p)) / float64(scale)
+		b.ReportMetric(v, fmt.Sprintf("%sp%.0f-%s", prefix, p*100, unit))
+	}
+}

@@ -1,0 +1,464 @@
+package contextengine
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// NewDocument is a document to add or replace.
+type NewDocument struct {
+	ID        string         `json:"id,omitempty"`        // optional client id; generated when empty
+	Workspace string         `json:"workspace,omitempty"` // default "default"
+	Path      string         `json:"path"`                // upsert key within the workspace
+	Language  string         `json:"language,omitempty"`
+	Metadata  map[string]any `json:"metadata,omitempty"`
+	Content   string         `json:"content"`
+}
+
+// Document is a stored document. List leaves Content empty.
+type Document struct {
+	ID          string         `json:"id"`
+	Workspace   string         `json:"workspace"`
+	Path        string         `json:"path"`
+	Language    string         `json:"language,omitempty"`
+	Metadata    map[string]any `json:"metadata,omitempty"`
+	Content     string         `json:"content,omitempty"`
+	ContentHash string         `json:"content_hash"`
+	SizeBytes   int64          `json:"size_bytes"`
+	Tokens      int            `json:"tokens"`
+	Chunks      int            `json:"chunks"`
+	CreatedAt   time.Time      `json:"created_at"`
+	UpdatedAt   time.Time      `json:"updated_at"`
+
+	seq int64 // storage order, for cursors
+}
+
+// Outcomes of adding a document.
+const (
+	StatusCreated   = "created"
+	StatusUpdated   = "updated"
+	StatusUnchanged = "unchanged"
+)
+
+// AddResult is the outcome of adding one document.
+type AddResult struct {
+	ID        string `json:"id,omitempty"`
+	Status    string `json:"status,omitempty"`
+	SizeDelta int64  `json:"-"` // change in stored bytes
+	Err       error  `json:"-"`
+}
+
+// prepared is a document analysed outside the write transaction.
+type prepared struct {
+	doc      NewDocument
+	metadata string
+	hash     string
+	tokens   int
+	path     string // analysed path terms
+	chunks   []preparedChunk
+	err      error
+}
+
+type preparedChunk struct {
+	Chunk
+	tokens  int
+	simhash uint64
+	terms   string
+}
+
+// Add adds or replaces one document.
+func (t *Tenant) Add(ctx context.Context, doc NewDocument) (AddResult, error) {
+	res, err := t.AddBatch(ctx, []NewDocument{doc})
+	if err != nil {
+		return AddResult{}, err
+	}
+	return res[0], res[0].Err
+}
+
+// AddBatch adds or replaces documents in one transaction. Invalid documents
+// get an error in their result and do not stop the others; the returned
+// error is for failures of the whole batch, in which case nothing is stored.
+func (t *Tenant) AddBatch(ctx context.Context, docs []NewDocument) ([]AddResult, error) {
+	preps := t.db.prepareAll(docs)
+	results := make([]AddResult, len(docs))
+	err := t.db.write(ctx, func(tx *sql.Tx) (bool, error) {
+		w, err := newDocWriter(ctx, tx, t.db.eng.now())
+		if err != nil {
+			return false, err
+		}
+		defer w.close()
+		changed := false
+		for i := range preps {
+			if results[i], err = w.put(ctx, &preps[i]); err != nil {
+				return false, err
+			}
+			changed = changed || results[i].Status != StatusUnchanged && results[i].Err == nil
+		}
+		return changed, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return results, nil
+}
+
+// prepareAll validates, chunks, counts and analyses documents on all cores.
+func (db *tenantDB) prepareAll(docs []NewDocument) []prepared {
+	preps := make([]prepared, len(docs))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range min(workers(), len(docs)) {
+		wg.Go(func() {
+			for i := range next {
+				preps[i] = db.prepare(docs[i])
+			}
+		})
+	}
+	for i := range docs {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return preps
+}
+
+func (db *tenantDB) prepare(doc NewDocument) prepared {
+	p := prepared{doc: doc}
+	if p.doc.Workspace == "" {
+		p.doc.Workspace = DefaultWorkspace
+	}
+	p.err = db.validate(&p.doc)
+	if p.err != nil {
+		return p
+	}
+	meta, err := json.Marshal(doc.Metadata)
+	if err != nil {
+		p.err = invalid("metadata: %v", err)
+		return p
+	}
+	p.metadata = string(meta)
+	sum := sha256.Sum256([]byte(doc.Content))
+	p.hash = hex.EncodeToString(sum[:])
+	p.path = analyzedText(p.doc.Path)
+	for _, c := range ChunkDocument(p.doc.Path, doc.Language, doc.Content) {
+		pc := preparedChunk{Chunk: c, tokens: db.eng.tokens.Count(c.Text)}
+		pc.terms, pc.simhash = indexTerms(c.Text)
+		p.tokens += pc.tokens
+		p.chunks = append(p.chunks, pc)
+	}
+	return p
+}
+
+func (db *tenantDB) validate(doc *NewDocument) error {
+	if len(doc.Content) > db.eng.maxDocBytes {
+		return &TooLargeError{Size: len(doc.Content), Limit: db.eng.maxDocBytes}
+	}
+	if doc.ID != "" {
+		if err := validateDocumentID(doc.ID); err != nil {
+			return err
+		}
+	}
+	if err := ValidateWorkspace(doc.Workspace); err != nil {
+		return err
+	}
+	if doc.Path == "" {
+		doc.Path = doc.ID
+	}
+	if doc.Path == "" || len(doc.Path) > 1024 || strings.ContainsAny(doc.Path, "\x00\n\r") {
+		return invalid("path must be 1-1024 characters on one line")
+	}
+	return nil
+}
+
+// indexTerms returns the analysed terms of text and their SimHash.
+func indexTerms(text string) (string, uint64) {
+	var b strings.Builder
+	b.Grow(len(text))
+	var sh simhasher
+	analyze(text, func(term string) {
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(term)
+		sh.add(term)
+	})
+	return b.String(), sh.sum()
+}
+
+// write runs fn in a write transaction and bumps the write generation when
+// fn reports a change, which invalidates cached results.
+func (db *tenantDB) write(ctx context.Context, fn func(tx *sql.Tx) (bool, error)) error {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("tenant %s: begin: %w", db.id, err)
+	}
+	defer tx.Rollback()
+	changed, err := fn(tx)
+	if err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("tenant %s: commit: %w", db.id, err)
+	}
+	if changed {
+		db.gen.Add(1)
+	}
+	return nil
+}
+
+// docWriter stores prepared documents inside one transaction.
+type docWriter struct {
+	tx         *sql.Tx
+	now        int64
+	workspaces map[string]int64
+	insChunk   *sql.Stmt
+	insFTS     *sql.Stmt
+}
+
+func newDocWriter(ctx context.Context, tx *sql.Tx, now time.Time) (*docWriter, error) {
+	w := &docWriter{tx: tx, now: now.UnixNano(), workspaces: make(map[string]int64)}
+	var err error
+	if w.insChunk, err = tx.PrepareContext(ctx, `INSERT INTO chunks (doc_seq, start_line, end_line, tokens, simhash, content) VALUES (?, ?, ?, ?, ?, ?)`); err != nil {
+		return nil, fmt.Errorf("prepare chunk insert: %w", err)
+	}
+	if w.insFTS, err = tx.PrepareContext(ctx, `INSERT INTO chunks_fts (rowid, path, body, ws) VALUES (?, ?, ?, ?)`); err != nil {
+		return nil, fmt.Errorf("prepare index insert: %w", err)
+	}
+	return w, nil
+}
+
+func (w *docWriter) close() {
+	w.insChunk.Close()
+	w.insFTS.Close()
+}
+
+// put stores one prepared document. Problems with the document itself go
+// into the result; the error is for database failures.
+func (w *docWriter) put(ctx context.Context, p *prepared) (AddResult, error) {
+	if p.err != nil {
+		return AddResult{Err: p.err}, nil
+	}
+	wsID, err := w.workspaceID(ctx, p.doc.Workspace)
+	if err != nil {
+		return AddResult{Err: err}, nil
+	}
+	var (
+		seq                  int64
+		id, hash, lang, meta string
+		size                 int64
+	)
+	err = w.tx.QueryRowContext(ctx, `SELECT seq, id, content_hash, language, metadata, size_bytes FROM documents WHERE workspace_id = ? AND path = ?`,
+		wsID, p.doc.Path).Scan(&seq, &id, &hash, &lang, &meta, &size)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return w.insert(ctx, p, wsID)
+	case err != nil:
+		return AddResult{}, fmt.Errorf("look up document: %w", err)
+	case p.doc.ID != "" && p.doc.ID != id:
+		return AddResult{Err: fmt.Errorf("%w: path %q already holds document %q", ErrConflict, p.doc.Path, id)}, nil
+	case hash == p.hash && lang == p.doc.Language && meta == p.metadata:
+		return AddResult{ID: id, Status: StatusUnchanged}, nil
+	}
+	if _, err := w.tx.ExecContext(ctx, `DELETE FROM chunks WHERE doc_seq = ?`, seq); err != nil {
+		return AddResult{}, fmt.Errorf("replace chunks: %w", err)
+	}
+	_, err = w.tx.ExecContext(ctx, `UPDATE documents SET language = ?, metadata = ?, content = ?, content_hash = ?, size_bytes = ?, tokens = ?, chunks = ?, updated_at = ? WHERE seq = ?`,
+		p.doc.Language, p.metadata, p.doc.Content, p.hash, len(p.doc.Content), p.tokens, len(p.chunks), w.now, seq)
+	if err != nil {
+		return AddResult{}, fmt.Errorf("update document: %w", err)
+	}
+	if err := w.insertChunks(ctx, p, seq, wsID); err != nil {
+		return AddResult{}, err
+	}
+	return AddResult{ID: id, Status: StatusUpdated, SizeDelta: int64(len(p.doc.Content)) - size}, nil
+}
+
+func (w *docWriter) insert(ctx context.Context, p *prepared, wsID int64) (AddResult, error) {
+	id := p.doc.ID
+	if id == "" {
+		id = newDocumentID()
+	} else {
+		var n int
+		if err := w.tx.QueryRowContext(ctx, `SELECT count(*) FROM documents WHERE id = ?`, id).Scan(&n); err != nil {
+			return AddResult{}, fmt.Errorf("look up document id: %w", err)
+		}
+		if n > 0 {
+			return AddResult{Err: fmt.Errorf("%w: document id %q is used by another path", ErrConflict, id)}, nil
+		}
+	}
+	res, err := w.tx.ExecContext(ctx, `INSERT INTO documents (id, workspace_id, path, language, metadata, content, content_hash, size_bytes, tokens, chunks, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		id, wsID, p.doc.Path, p.doc.Language, p.metadata, p.doc.Content, p.hash, len(p.doc.Content), p.tokens, len(p.chunks), w.now, w.now)
+	if err != nil {
+		return AddResult{}, fmt.Errorf("insert document: %w", err)
+	}
+	seq, err := res.LastInsertId()
+	if err != nil {
+		return AddResult{}, fmt.Errorf("insert document: %w", err)
+	}
+	if err := w.insertChunks(ctx, p, seq, wsID); err != nil {
+		return AddResult{}, err
+	}
+	return AddResult{ID: id, Status: StatusCreated, SizeDelta: int64(len(p.doc.Content))}, nil
+}
+
+func (w *docWriter) insertChunks(ctx context.Context, p *prepared, seq, wsID int64) error {
+	ws := workspaceTerm(wsID)
+	for _, c := range p.chunks {
+		res, err := w.insChunk.ExecContext(ctx, seq, c.StartLine, c.EndLine, c.tokens, int64(c.simhash), c.Text)
+		if err != nil {
+			return fmt.Errorf("insert chunk: %w", err)
+		}
+		rowid, err := res.LastInsertId()
+		if err != nil {
+			return fmt.Errorf("insert chunk: %w", err)
+		}
+		if _, err := w.insFTS.ExecContext(ctx, rowid, p.path, c.terms, ws); err != nil {
+			return fmt.Errorf("index chunk: %w", err)
+		}
+	}
+	return nil
+}
+
+func (w *docWriter) workspaceID(ctx context.Context, name string) (int64, error) {
+	if id, ok := w.workspaces[name]; ok {
+		return id, nil
+	}
+	id, err := lookupWorkspace(ctx, w.tx, name)
+	if err != nil {
+		return 0, err
+	}
+	w.workspaces[name] = id
+	return id, nil
+}
+
+func newDocumentID() string {
+	var b [10]byte
+	rand.Read(b[:])
+	return "doc_" + hex.EncodeToString(b[:])
+}
+
+// Get returns a document with its content.
+func (t *Tenant) Get(ctx context.Context, id string) (*Document, error) {
+	row := t.db.r.QueryRowContext(ctx, `SELECT `+docColumns+`, d.content FROM documents d JOIN workspaces w ON w.id = d.workspace_id WHERE d.id = ?`, id)
+	var d Document
+	if err := scanDocument(row, &d, &d.Content); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
+		}
+		return nil, fmt.Errorf("get document: %w", err)
+	}
+	return &d, nil
+}
+
+const docColumns = `d.seq, d.id, w.name, d.path, d.language, d.metadata, d.content_hash, d.size_bytes, d.tokens, d.chunks, d.created_at, d.updated_at`
+
+func scanDocument(row interface{ Scan(...any) error }, d *Document, extra ...any) error {
+	var created, updated int64
+	var meta string
+	dest := append([]any{&d.seq, &d.ID, &d.Workspace, &d.Path, &d.Language, &meta, &d.ContentHash, &d.SizeBytes, &d.Tokens, &d.Chunks, &created, &updated}, extra...)
+	if err := row.Scan(dest...); err != nil {
+		return err
+	}
+	d.CreatedAt, d.UpdatedAt = time.Unix(0, created).UTC(), time.Unix(0, updated).UTC()
+	if meta != "null" && meta != "{}" {
+		if err := json.Unmarshal([]byte(meta), &d.Metadata); err != nil {
+			return fmt.Errorf("document %s metadata: %w", d.ID, err)
+		}
+	}
+	return nil
+}
+
+// ListOptions select a page of documents.
+type ListOptions struct {
+	Workspace string // empty: all workspaces
+	Limit     int    // default 50, at most 1000
+	Cursor    string // from the previous page's NextCursor
+}
+
+// Page is one page of documents, without their content.
+type Page struct {
+	Documents  []Document `json:"documents"`
+	NextCursor string     `json:"next_cursor,omitempty"`
+}
+
+// List returns documents in insertion order, a page at a time.
+func (t *Tenant) List(ctx context.Context, opts ListOptions) (*Page, error) {
+	after, err := decodeCursor(opts.Cursor)
+	if err != nil {
+		return nil, err
+	}
+	limit := opts.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	if limit > 1000 {
+		return nil, invalid("limit must be at most 1000")
+	}
+	rows, err := t.db.r.QueryContext(ctx, `SELECT `+docColumns+` FROM documents d JOIN workspaces w ON w.id = d.workspace_id
+		WHERE d.seq > ? AND (? = '' OR w.name = ?) ORDER BY d.seq LIMIT ?`, after, opts.Workspace, opts.Workspace, limit+1)
+	if err != nil {
+		return nil, fmt.Errorf("list documents: %w", err)
+	}
+	defer rows.Close()
+	page := &Page{Documents: []Document{}}
+	for rows.Next() {
+		if len(page.Documents) == limit {
+			page.NextCursor = encodeCursor(page.Documents[limit-1].seq)
+			break
+		}
+		var d Document
+		if err := scanDocument(rows, &d); err != nil {
+			return nil, fmt.Errorf("list documents: %w", err)
+		}
+		page.Documents = append(page.Documents, d)
+	}
+	return page, rows.Err()
+}
+
+func encodeCursor(seq int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(seq, 10)))
+}
+
+func decodeCursor(cursor string) (int64, error) {
+	if cursor == "" {
+		return 0, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(cursor)
+	if err != nil {
+		return 0, invalid("malformed cursor")
+	}
+	seq, err := strconv.ParseInt(string(b), 10, 64)
+	if err != nil || seq < 0 {
+		return 0, invalid("malformed cursor")
+	}
+	return seq, nil
+}
+
+// Delete removes a document; ErrNotFound if there is none. It returns the
+// bytes freed.
+func (t *Tenant) Delete(ctx context.Context, id string) (int64, error) {
+	var size int64
+	err := t.db.write(ctx, func(tx *sql.Tx) (bool, error) {
+		err := tx.QueryRowContext(ctx, `DELETE FROM documents WHERE id = ? RETURNING size_bytes`, id).Scan(&size)
+		if errors.Is(err, sql.ErrNoRows) {
+			return false, fmt.Errorf("%w: %s", ErrNotFound, id)
+		}
+		if err != nil {
+			return false, fmt.Errorf("delete document: %w", err)
+		}
+		return true, nil
+	})
+	return size, err
+}

@@ -1,0 +1,88 @@
+package contextengine
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// migrations upgrade a tenant database; migrations[i] moves it from
+// user_version i to i+1. Append only: released entries never change.
+var migrations = []string{
+	`CREATE TABLE workspaces (
+		id         INTEGER PRIMARY KEY,
+		name       TEXT NOT NULL UNIQUE,
+		created_at INTEGER NOT NULL
+	);
+	INSERT INTO workspaces (name, created_at) VALUES ('default', unixepoch());
+	CREATE TABLE documents (
+		seq          INTEGER PRIMARY KEY,
+		id           TEXT NOT NULL UNIQUE,
+		workspace_id INTEGER NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
+		path         TEXT NOT NULL,
+		language     TEXT NOT NULL DEFAULT '',
+		metadata     TEXT NOT NULL DEFAULT '{}',
+		content      TEXT NOT NULL,
+		content_hash TEXT NOT NULL,
+		size_bytes   INTEGER NOT NULL,
+		tokens       INTEGER NOT NULL,
+		chunks       INTEGER NOT NULL,
+		created_at   INTEGER NOT NULL,
+		updated_at   INTEGER NOT NULL,
+		UNIQUE (workspace_id, path)
+	);
+	CREATE TABLE chunks (
+		id         INTEGER PRIMARY KEY,
+		doc_seq    INTEGER NOT NULL REFERENCES documents (seq) ON DELETE CASCADE,
+		start_line INTEGER NOT NULL,
+		end_line   INTEGER NOT NULL,
+		tokens     INTEGER NOT NULL,
+		simhash    INTEGER NOT NULL,
+		content    TEXT NOT NULL
+	);
+	CREATE INDEX chunks_doc ON chunks (doc_seq, start_line);
+	CREATE VIRTUAL TABLE chunks_fts USING fts5 (
+		path, body, ws,
+		content = '', contentless_delete = 1,
+		tokenize = "unicode61 remove_diacritics 0 tokenchars '_'"
+	);
+	CREATE VIRTUAL TABLE chunks_vocab USING fts5vocab (chunks_fts, 'row');
+	CREATE TRIGGER chunks_fts_delete AFTER DELETE ON chunks BEGIN
+		DELETE FROM chunks_fts WHERE rowid = old.id;
+	END;`,
+}
+
+// migrate brings a tenant database to the latest schema version.
+func migrate(ctx context.Context, db *sql.DB) error {
+	var version int
+	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if version > len(migrations) {
+		return fmt.Errorf("tenant schema version %d is newer than this release (%d)", version, len(migrations))
+	}
+	for ; version < len(migrations); version++ {
+		if err := applyMigration(ctx, db, version); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func applyMigration(ctx context.Context, db *sql.DB, version int) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("migration %d: %w", version+1, err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, migrations[version]); err != nil {
+		return fmt.Errorf("migration %d: %w", version+1, err)
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", version+1)); err != nil {
+		return fmt.Errorf("migration %d: set version: %w", version+1, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("migration %d: commit: %w", version+1, err)
+	}
+	return nil
+}

@@ -1,0 +1,89 @@
+package contextengine
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// termStats caches the chunk count and document frequencies, which shape
+// queries. The figures only steer which terms a query keeps, so they may
+// lag writes a little: the cache starts afresh after a write once it is a
+// minute old or full. Terms found nowhere are remembered only until the
+// next write, which may add them.
+type termStats struct {
+	mu     sync.Mutex
+	gen    uint64
+	born   time.Time
+	chunks int64 // -1: unknown
+	df     map[string]int64
+	absent map[string]bool
+}
+
+const termStatsMax = 100_000
+
+func newTermStats() *termStats {
+	return &termStats{chunks: -1, df: make(map[string]int64), absent: make(map[string]bool)}
+}
+
+// frequencies returns the chunk count and the document frequency of each
+// term, reading what the cache lacks from the index.
+func (db *tenantDB) frequencies(ctx context.Context, terms []string) (int64, map[string]int64, error) {
+	ts := db.stats
+	out := make(map[string]int64, len(terms))
+	ts.mu.Lock()
+	gen := db.gen.Load()
+	ts.refresh(gen, db.eng.now())
+	chunks := ts.chunks
+	var missing []string
+	for _, t := range terms {
+		if n, ok := ts.df[t]; ok {
+			out[t] = n
+		} else if !ts.absent[t] {
+			missing = append(missing, t)
+		}
+	}
+	ts.mu.Unlock()
+
+	if chunks < 0 {
+		if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM chunks`).Scan(&chunks); err != nil {
+			return 0, nil, fmt.Errorf("chunk count: %w", err)
+		}
+	}
+	for _, t := range missing {
+		var n int64
+		if err := db.r.QueryRowContext(ctx, `SELECT coalesce(sum(doc), 0) FROM chunks_vocab WHERE term = ?`, t).Scan(&n); err != nil {
+			return 0, nil, fmt.Errorf("term statistics: %w", err)
+		}
+		out[t] = n
+	}
+
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	if ts.gen != gen {
+		return chunks, out, nil // a write came in: these figures may be older
+	}
+	ts.chunks = chunks
+	for _, t := range missing {
+		if out[t] > 0 {
+			ts.df[t] = out[t]
+		} else if len(ts.absent) < termStatsMax {
+			ts.absent[t] = true
+		}
+	}
+	return chunks, out, nil
+}
+
+func (ts *termStats) refresh(gen uint64, now time.Time) {
+	if gen == ts.gen {
+		return
+	}
+	clear(ts.absent)
+	if now.Sub(ts.born) < time.Minute && len(ts.df) < termStatsMax {
+		ts.gen = gen
+		return
+	}
+	ts.gen, ts.born, ts.chunks = gen, now, -1
+	clear(ts.df)
+}
