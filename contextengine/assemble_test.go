@@ -194,6 +194,10 @@ func TestResultCacheBounded(t *testing.T) {
 	if c.get("999") == nil || c.get("0") != nil {
 		t.Fatal("cache did not keep the most recent entries")
 	}
+	c.get("999").Items[0].Content = "changed by a caller"
+	if got := c.get("999").Items[0].Content; got != item.Content {
+		t.Fatalf("a caller's change reached the cache: %q", got)
+	}
 }
 
 func FuzzSearch(f *testing.F) {

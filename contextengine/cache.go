@@ -42,8 +42,15 @@ func (c *resultCache) get(key string) *Result {
 		return nil
 	}
 	c.ll.MoveToFront(el)
-	res := *el.Value.(*cacheEntry).res
-	return &res
+	return copyResult(el.Value.(*cacheEntry).res)
+}
+
+// copyResult returns a copy of res that shares nothing mutable with it.
+func copyResult(res *Result) *Result {
+	out := *res
+	out.Items = append([]Item(nil), res.Items...)
+	out.Terms = append([]string(nil), res.Terms...)
+	return &out
 }
 
 func (c *resultCache) put(key string, res *Result) {
@@ -59,8 +66,7 @@ func (c *resultCache) put(key string, res *Result) {
 	if _, ok := c.items[key]; ok {
 		return
 	}
-	stored := *res
-	c.items[key] = c.ll.PushFront(&cacheEntry{key: key, res: &stored, size: size})
+	c.items[key] = c.ll.PushFront(&cacheEntry{key: key, res: copyResult(res), size: size})
 	c.size += size
 	for c.size > c.max {
 		el := c.ll.Back()

@@ -215,6 +215,7 @@ func (m *Manager) acquire(id string) (e *entry, created bool, err error) {
 
 // load opens the database of a new entry, dropping the entry on failure.
 func (m *Manager) load(ctx context.Context, e *entry) {
+	m.evict() // make room first, so idle databases never push the count past MaxOpen
 	var db *tenantDB
 	_, err := os.Stat(tenantPath(m.eng.dataDir, e.id))
 	if err != nil {
@@ -229,9 +230,6 @@ func (m *Manager) load(ctx context.Context, e *entry) {
 	}
 	m.mu.Unlock()
 	close(e.ready)
-	if err == nil {
-		m.evict()
-	}
 }
 
 // release gives back one reference and closes what is no longer wanted.
@@ -279,7 +277,7 @@ func (m *Manager) evict() {
 // reap closes databases idle for longer than the idle timeout.
 func (m *Manager) reap() {
 	defer close(m.done)
-	tick := time.NewTicker(min(m.idle/4, time.Minute))
+	tick := time.NewTicker(max(min(m.idle/4, time.Minute), 10*time.Millisecond))
 	defer tick.Stop()
 	for {
 		select {

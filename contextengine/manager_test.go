@@ -74,10 +74,10 @@ func TestManagerEvictsLRUButNotInUse(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tn.Close()
 		if n := m.OpenCount(); n > 3 {
-			t.Fatalf("after opening t%d, %d databases open, max 3", i, n)
+			t.Fatalf("while t%d is open, %d databases open, max 3", i, n)
 		}
+		tn.Close()
 	}
 	// t0 was least recently used but held: it must still work.
 	mustAdd(t, held, NewDocument{Path: "x.go", Content: "package x\n"})

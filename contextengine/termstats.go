@@ -66,7 +66,7 @@ func (db *tenantDB) frequencies(ctx context.Context, terms []string) (int64, map
 	}
 	ts.chunks = chunks
 	for _, t := range missing {
-		if out[t] > 0 {
+		if out[t] > 0 && len(ts.df) < termStatsMax {
 			ts.df[t] = out[t]
 		} else if len(ts.absent) < termStatsMax {
 			ts.absent[t] = true
