@@ -19,13 +19,14 @@ const pragmas = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=s
 // writers queue in Go instead of failing with SQLITE_BUSY, and a pool of
 // read-only connections that WAL lets run beside it.
 type tenantDB struct {
-	id    string
-	w     *sql.DB
-	r     *sql.DB
-	gen   atomic.Uint64 // bumped after every committed write
-	cache *resultCache
-	stats *termStats
-	eng   *engineConfig
+	id     string
+	w      *sql.DB
+	r      *sql.DB
+	search *sql.Stmt     // searchSQL, prepared once per read connection
+	gen    atomic.Uint64 // bumped after every committed write
+	cache  *resultCache
+	stats  *termStats
+	eng    *engineConfig
 }
 
 // tenantPath returns the database file of a validated tenant id.
@@ -53,10 +54,17 @@ func openTenantDB(ctx context.Context, eng *engineConfig, id string) (*tenantDB,
 	}
 	r.SetMaxOpenConns(eng.readConns)
 	r.SetMaxIdleConns(eng.readConns)
-	return &tenantDB{id: id, w: w, r: r, cache: newResultCache(eng.cacheBytes), stats: newTermStats(), eng: eng}, nil
+	search, err := r.PrepareContext(ctx, searchSQL)
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("tenant %s: prepare search: %w", id, err)
+	}
+	return &tenantDB{id: id, w: w, r: r, search: search, cache: newResultCache(eng.cacheBytes), stats: newTermStats(), eng: eng}, nil
 }
 
 func (db *tenantDB) close() error {
+	db.search.Close()
 	werr := db.w.Close()
 	rerr := db.r.Close()
 	if werr != nil {

@@ -17,8 +17,15 @@ const (
 	maxQueryBytes = 16 << 10
 )
 
-// Column weights for bm25(): path, body, workspace scope.
-const bm25Weights = "2.0, 1.0, 0.0"
+// searchSQL returns the best chunks for a MATCH expression (parameter 1),
+// at most parameter 2 of them. The bm25() column weights are path, body and
+// workspace scope.
+const searchSQL = `SELECT c.id, d.id, w.name, d.path, c.start_line, c.end_line, c.tokens, c.simhash, m.score, d.updated_at, c.content
+	FROM (SELECT rowid, bm25(chunks_fts, 2.0, 1.0, 0.0) AS score FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY score LIMIT ?) m
+	JOIN chunks c ON c.id = m.rowid
+	JOIN documents d ON d.seq = c.doc_seq
+	JOIN workspaces w ON w.id = d.workspace_id
+	ORDER BY m.score, c.id`
 
 // SearchRequest asks for the chunks that best match a query.
 type SearchRequest struct {
@@ -93,12 +100,7 @@ func (db *tenantDB) candidates(ctx context.Context, query, workspace string, lim
 	if err != nil || len(terms) == 0 {
 		return nil, terms, err
 	}
-	rows, err := db.r.QueryContext(ctx, `SELECT c.id, d.id, w.name, d.path, c.start_line, c.end_line, c.tokens, c.simhash, m.score, d.updated_at, c.content
-		FROM (SELECT rowid, bm25(chunks_fts, `+bm25Weights+`) AS score FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY score LIMIT ?) m
-		JOIN chunks c ON c.id = m.rowid
-		JOIN documents d ON d.seq = c.doc_seq
-		JOIN workspaces w ON w.id = d.workspace_id
-		ORDER BY m.score, c.id`, matchExpression(terms, wsID), limit)
+	rows, err := db.search.QueryContext(ctx, matchExpression(terms, wsID), limit)
 	if err != nil {
 		return nil, nil, fmt.Errorf("search: %w", err)
 	}
