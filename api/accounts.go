@@ -1,0 +1,136 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/contextlite/cloud/tenancy"
+)
+
+// Accounts manages a tenant's record and its API keys.
+type Accounts interface {
+	Tenant(ctx context.Context, id string) (tenancy.Tenant, error)
+	Keys(ctx context.Context, tenantID string) ([]tenancy.APIKey, error)
+	CreateKey(ctx context.Context, tenantID, name string, scopes []string, expiresAt *time.Time) (string, tenancy.APIKey, error)
+	RotateKey(ctx context.Context, tenantID, keyID string, grace time.Duration) (string, tenancy.APIKey, error)
+	RevokeKey(ctx context.Context, tenantID, keyID string) error
+}
+
+// defaultRotationGrace is how long a rotated key keeps working.
+const defaultRotationGrace = 24 * time.Hour
+
+// accountCall serves one account call of caller p.
+type accountCall func(w http.ResponseWriter, r *http.Request, p Principal) error
+
+// account turns fn into a handler for callers that hold scope.
+func (h *Handler) account(scope string, fn accountCall) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p, err := h.authorize(w, r, scope)
+		if err == nil {
+			err = fn(w, r, p)
+		}
+		if err != nil {
+			h.fail(w, r, accountError(err))
+		}
+	}
+}
+
+// accountError maps control-plane errors to client errors.
+func accountError(err error) error {
+	switch {
+	case errors.Is(err, tenancy.ErrNotFound):
+		return &Error{http.StatusNotFound, "not_found", "no such key"}
+	case errors.Is(err, tenancy.ErrInvalidScope), errors.Is(err, tenancy.ErrInvalidKeyName), errors.Is(err, tenancy.ErrInvalidExpiry):
+		return &Error{http.StatusUnprocessableEntity, "invalid_request", err.Error()}
+	case errors.Is(err, tenancy.ErrKeyRevoked), errors.Is(err, tenancy.ErrKeyExpired):
+		return &Error{http.StatusConflict, "key_inactive", "only an active key can be rotated"}
+	}
+	return err
+}
+
+// tenantInfo is the answer of GET /api/v1/tenant.
+type tenantInfo struct {
+	tenancy.Tenant
+	Limits tenancy.Tier `json:"limits"`
+}
+
+func (h *Handler) getTenant(w http.ResponseWriter, r *http.Request, p Principal) error {
+	t, err := h.Accounts.Tenant(r.Context(), p.TenantID)
+	if err != nil {
+		return err
+	}
+	tier, _ := h.Tiers.Get(t.Tier)
+	return writeJSON(w, http.StatusOK, tenantInfo{Tenant: t, Limits: tier})
+}
+
+func (h *Handler) listKeys(w http.ResponseWriter, r *http.Request, p Principal) error {
+	keys, err := h.Accounts.Keys(r.Context(), p.TenantID)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"keys": keys})
+}
+
+// newKey is the body of POST /api/v1/keys.
+type newKey struct {
+	Name      string     `json:"name"`
+	Scopes    []string   `json:"scopes"`
+	ExpiresAt *time.Time `json:"expires_at"`
+}
+
+// createdKey is shown once: it holds the only copy of the key.
+type createdKey struct {
+	tenancy.APIKey
+	Key string `json:"key"`
+}
+
+func (h *Handler) createKey(w http.ResponseWriter, r *http.Request, p Principal) error {
+	var req newKey
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	if len(req.Scopes) == 0 {
+		req.Scopes = []string{scopeRead, scopeWrite}
+	}
+	plain, k, err := h.Accounts.CreateKey(r.Context(), p.TenantID, req.Name, req.Scopes, req.ExpiresAt)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, createdKey{APIKey: k, Key: plain})
+}
+
+// rotation is the optional body of POST /api/v1/keys/{id}/rotate.
+type rotation struct {
+	GraceSeconds *int64 `json:"grace_seconds"`
+}
+
+func (h *Handler) rotateKey(w http.ResponseWriter, r *http.Request, p Principal) error {
+	var req rotation
+	if r.ContentLength != 0 {
+		if err := decodeJSON(r, &req); err != nil {
+			return err
+		}
+	}
+	grace := defaultRotationGrace
+	if req.GraceSeconds != nil {
+		if *req.GraceSeconds < 0 {
+			return &Error{http.StatusUnprocessableEntity, "invalid_request", "grace_seconds must not be negative"}
+		}
+		grace = time.Duration(*req.GraceSeconds) * time.Second
+	}
+	plain, k, err := h.Accounts.RotateKey(r.Context(), p.TenantID, r.PathValue("id"), grace)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, createdKey{APIKey: k, Key: plain})
+}
+
+func (h *Handler) revokeKey(w http.ResponseWriter, r *http.Request, p Principal) error {
+	if err := h.Accounts.RevokeKey(r.Context(), p.TenantID, r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

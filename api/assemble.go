@@ -1,0 +1,113 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/contextlite/cloud/contextengine"
+)
+
+type assembleRequest struct {
+	Query        string `json:"query"`
+	MaxTokens    int    `json:"max_tokens"`
+	MaxDocuments int    `json:"max_documents"`
+	Workspace    string `json:"workspace"`
+	UseCache     *bool  `json:"use_cache"` // default true
+}
+
+type assembleResponse struct {
+	Query          string                `json:"query"`
+	Documents      []assembledSpan       `json:"documents"`
+	TotalDocuments int                   `json:"total_documents"`
+	TotalTokens    int                   `json:"total_tokens"`
+	MaxTokens      int                   `json:"max_tokens"`
+	CacheHit       bool                  `json:"cache_hit"`
+	Timings        contextengine.Timings `json:"timings"`
+	Clamped        *clampedLimits        `json:"clamped,omitempty"`
+}
+
+// assembledSpan is one span of a document in an assembled context.
+type assembledSpan struct {
+	ID              string  `json:"id"`
+	Path            string  `json:"path"`
+	Workspace       string  `json:"workspace"`
+	Content         string  `json:"content"`
+	StartLine       int     `json:"start_line"`
+	EndLine         int     `json:"end_line"`
+	Tokens          int     `json:"tokens"`
+	RelevanceScore  float64 `json:"relevance_score"`
+	RecencyScore    float64 `json:"recency_score"`
+	UtilityScore    float64 `json:"utility_score"`
+	InclusionReason string  `json:"inclusion_reason"`
+}
+
+// clampedLimits reports the request limits the caller's tier lowered.
+type clampedLimits struct {
+	MaxTokens clamp `json:"max_tokens"`
+}
+
+type clamp struct {
+	Requested int `json:"requested"`
+	Applied   int `json:"applied"`
+}
+
+// assemble serves POST /api/v1/context/assemble. A max_tokens above the
+// tier's limit is lowered to it, which the response and a Warning header
+// report.
+func assemble(w http.ResponseWriter, r *http.Request, t *contextengine.Tenant, p Principal) error {
+	var req assembleRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	if strings.TrimSpace(req.Query) == "" {
+		return &Error{http.StatusUnprocessableEntity, "invalid_request", "query is required"}
+	}
+	budget, clamped := tokenBudget(req.MaxTokens, p.TokensPerQuery)
+	res, err := t.Assemble(r.Context(), contextengine.Request{
+		Query:        req.Query,
+		MaxTokens:    budget,
+		MaxDocuments: req.MaxDocuments,
+		Workspace:    req.Workspace,
+		NoCache:      req.UseCache != nil && !*req.UseCache,
+	})
+	if err != nil {
+		return err
+	}
+	resp := assembleResponse{
+		Query:          req.Query,
+		Documents:      make([]assembledSpan, len(res.Items)),
+		TotalDocuments: len(res.Items),
+		TotalTokens:    res.TotalTokens,
+		MaxTokens:      res.MaxTokens,
+		CacheHit:       res.Cached,
+		Timings:        res.Timings,
+	}
+	for i, it := range res.Items {
+		resp.Documents[i] = assembledSpan{ID: it.DocumentID, Path: it.Path, Workspace: it.Workspace, Content: it.Content,
+			StartLine: it.StartLine, EndLine: it.EndLine, Tokens: it.Tokens, RelevanceScore: it.Relevance,
+			RecencyScore: it.Recency, UtilityScore: it.Utility, InclusionReason: it.InclusionReason}
+	}
+	if clamped {
+		resp.Clamped = &clampedLimits{MaxTokens: clamp{Requested: req.MaxTokens, Applied: budget}}
+		w.Header().Set("Warning", fmt.Sprintf(`299 - "max_tokens clamped to %d by tier"`, budget))
+	}
+	return writeJSON(w, http.StatusOK, resp)
+}
+
+// tokenBudget returns the max_tokens to apply to a request for requested
+// tokens (0: the default) under a tier limit (0: none), and whether the
+// limit lowered an explicit request.
+func tokenBudget(requested, limit int) (budget int, clamped bool) {
+	switch {
+	case limit <= 0 && requested == 0:
+		return contextengine.DefaultMaxTokens, false
+	case limit <= 0:
+		return requested, false
+	case requested == 0:
+		return min(contextengine.DefaultMaxTokens, limit), false
+	case requested > limit:
+		return limit, true
+	}
+	return requested, false
+}

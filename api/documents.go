@@ -1,0 +1,151 @@
+package api
+
+import (
+	"cmp"
+	"fmt"
+	"net/http"
+
+	"github.com/contextlite/cloud/contextengine"
+)
+
+// Limits of the document endpoints.
+const (
+	maxBulkDocuments = 1000
+	defaultListLimit = 50
+	maxListLimit     = 500
+)
+
+// addedDocument is the answer to adding one document.
+type addedDocument struct {
+	ID        string `json:"id"`
+	Path      string `json:"path"`
+	Workspace string `json:"workspace"`
+	Status    string `json:"status"` // created, updated or unchanged
+}
+
+// addDocument serves POST /api/v1/documents: 201 when the document is
+// new, 200 when it replaced or matched the one at its path.
+func addDocument(w http.ResponseWriter, r *http.Request, t *contextengine.Tenant, _ Principal) error {
+	var doc contextengine.NewDocument
+	if err := decodeJSON(r, &doc); err != nil {
+		return err
+	}
+	res, err := t.Add(r.Context(), doc)
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if res.Status == contextengine.StatusCreated {
+		status = http.StatusCreated
+	}
+	return writeJSON(w, status, addedDocument{
+		ID:        res.ID,
+		Path:      cmp.Or(doc.Path, doc.ID), // as the engine defaults them
+		Workspace: cmp.Or(doc.Workspace, contextengine.DefaultWorkspace),
+		Status:    res.Status,
+	})
+}
+
+type bulkRequest struct {
+	Documents []contextengine.NewDocument `json:"documents"`
+}
+
+// bulkResult is the outcome of one document of a bulk request: an id and
+// status, or an error.
+type bulkResult struct {
+	Index  int          `json:"index"`
+	ID     string       `json:"id,omitempty"`
+	Status string       `json:"status,omitempty"`
+	Error  *errorDetail `json:"error,omitempty"`
+}
+
+type bulkResponse struct {
+	Results   []bulkResult `json:"results"`
+	Created   int          `json:"created"`
+	Updated   int          `json:"updated"`
+	Unchanged int          `json:"unchanged"`
+	Failed    int          `json:"failed"`
+}
+
+// addDocuments serves POST /api/v1/documents/bulk. Invalid documents fail
+// alone; the others are stored in one transaction.
+func addDocuments(w http.ResponseWriter, r *http.Request, t *contextengine.Tenant, _ Principal) error {
+	var req bulkRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	switch n := len(req.Documents); {
+	case n == 0:
+		return &Error{http.StatusUnprocessableEntity, "invalid_request", "documents must hold at least one document"}
+	case n > maxBulkDocuments:
+		return &Error{http.StatusRequestEntityTooLarge, "too_large",
+			fmt.Sprintf("%d documents; send at most %d per call", n, maxBulkDocuments)}
+	}
+	results, err := t.AddBatch(r.Context(), req.Documents)
+	if err != nil {
+		return err
+	}
+	resp := bulkResponse{Results: make([]bulkResult, len(results))}
+	for i, res := range results {
+		resp.Results[i] = bulkResult{Index: i, ID: res.ID, Status: res.Status}
+		switch {
+		case res.Err != nil:
+			e := ErrorFrom(res.Err)
+			resp.Results[i].Error = &errorDetail{Code: e.Code, Message: e.Message}
+			resp.Failed++
+		case res.Status == contextengine.StatusCreated:
+			resp.Created++
+		case res.Status == contextengine.StatusUpdated:
+			resp.Updated++
+		default:
+			resp.Unchanged++
+		}
+	}
+	return writeJSON(w, http.StatusOK, resp)
+}
+
+// documentPage is a page of documents without content. NextCursor is
+// empty on the last page.
+type documentPage struct {
+	Documents  []contextengine.Document `json:"documents"`
+	NextCursor string                   `json:"next_cursor"`
+}
+
+// listDocuments serves GET /api/v1/documents?workspace=&cursor=&limit=.
+func listDocuments(w http.ResponseWriter, r *http.Request, t *contextengine.Tenant, _ Principal) error {
+	q := r.URL.Query()
+	limit, err := queryInt(q, "limit", defaultListLimit, maxListLimit)
+	if err != nil {
+		return err
+	}
+	page, err := t.List(r.Context(), contextengine.ListOptions{Workspace: q.Get("workspace"), Cursor: q.Get("cursor"), Limit: limit})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, documentPage{Documents: page.Documents, NextCursor: page.NextCursor})
+}
+
+// documentWithContent is a document whose content is present even when
+// empty; the field shadows the embedded, omitempty one.
+type documentWithContent struct {
+	*contextengine.Document
+	Content string `json:"content"`
+}
+
+// getDocument serves GET /api/v1/documents/{id}.
+func getDocument(w http.ResponseWriter, r *http.Request, t *contextengine.Tenant, _ Principal) error {
+	doc, err := t.Get(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, documentWithContent{Document: doc, Content: doc.Content})
+}
+
+// deleteDocument serves DELETE /api/v1/documents/{id}.
+func deleteDocument(w http.ResponseWriter, r *http.Request, t *contextengine.Tenant, _ Principal) error {
+	if _, err := t.Delete(r.Context(), r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -1,0 +1,118 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"reflect"
+
+	"github.com/contextlite/cloud/contextengine"
+)
+
+// Error is an error with an HTTP status and a stable code.
+type Error struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// errorBody is the JSON shape of every error response.
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// WriteError writes {"error": {"code": code, "message": message}} with status; JSON content type.
+func WriteError(w http.ResponseWriter, status int, code, message string) {
+	body, _ := json.Marshal(errorBody{Error: errorDetail{Code: code, Message: message}}) // strings always marshal
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	w.Write(append(body, '\n'))
+}
+
+// ErrorFrom maps err to the *Error clients see. Errors it does not know
+// become a 500 whose message reveals nothing of err.
+func ErrorFrom(err error) *Error {
+	if e, ok := errors.AsType[*Error](err); ok {
+		return e
+	}
+	if e, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		return &Error{http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("the request body is larger than %d bytes", e.Limit)}
+	}
+	if e, ok := errors.AsType[*contextengine.TooLargeError](err); ok {
+		return &Error{http.StatusRequestEntityTooLarge, "too_large", e.Error()}
+	}
+	if e, ok := errors.AsType[*json.SyntaxError](err); ok {
+		return &Error{http.StatusBadRequest, "bad_request", fmt.Sprintf("malformed JSON at byte %d: %v", e.Offset, e)}
+	}
+	if e, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
+		return typeError(e)
+	}
+	return engineError(err)
+}
+
+// engineError maps the engine's and the context's sentinel errors.
+func engineError(err error) *Error {
+	switch {
+	case errors.Is(err, contextengine.ErrNotFound):
+		return &Error{http.StatusNotFound, "not_found", err.Error()}
+	case errors.Is(err, contextengine.ErrWorkspaceMissing):
+		return &Error{http.StatusNotFound, "workspace_not_found", err.Error()}
+	case errors.Is(err, contextengine.ErrTenantNotFound), errors.Is(err, contextengine.ErrInvalidTenantID):
+		return &Error{http.StatusNotFound, "tenant_not_found", "the tenant has no data store"}
+	case errors.Is(err, contextengine.ErrInvalidInput):
+		return &Error{http.StatusUnprocessableEntity, "invalid_request", err.Error()}
+	case errors.Is(err, contextengine.ErrConflict), errors.Is(err, contextengine.ErrWorkspaceExists),
+		errors.Is(err, contextengine.ErrTenantExists):
+		return &Error{http.StatusConflict, "conflict", err.Error()}
+	case errors.Is(err, contextengine.ErrClosed):
+		return &Error{http.StatusServiceUnavailable, "unavailable", "the service is shutting down; retry"}
+	case errors.Is(err, context.DeadlineExceeded):
+		return &Error{http.StatusServiceUnavailable, "timeout", "the request took too long; retry"}
+	case errors.Is(err, context.Canceled):
+		return &Error{499, "canceled", "the request was canceled"}
+	}
+	return &Error{http.StatusInternalServerError, "internal_error", "internal server error"}
+}
+
+// typeError reports a JSON value of the wrong type: a 400 when the body is
+// not an object at all, else a 422 naming the field.
+func typeError(e *json.UnmarshalTypeError) *Error {
+	if e.Field == "" {
+		return &Error{http.StatusBadRequest, "bad_request", "the request body must be a JSON object"}
+	}
+	return &Error{http.StatusUnprocessableEntity, "invalid_request",
+		fmt.Sprintf("field %q must be %s, not %s", e.Field, jsonKind(e.Type), e.Value)}
+}
+
+// jsonKind names the JSON value a Go type decodes from.
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	case reflect.Pointer:
+		return jsonKind(t.Elem())
+	}
+	return "a " + t.String()
+}

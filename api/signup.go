@@ -1,0 +1,101 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/contextlite/cloud/tenancy"
+)
+
+// Signup serves POST /signup on the apex domain: {email, company} creates
+// a tenant, its storage and its first admin key.
+type Signup struct {
+	Service *tenancy.Service
+	Logger  *slog.Logger // nil: discard
+}
+
+// signupRequest is the body of a signup.
+type signupRequest struct {
+	Email   string `json:"email"`
+	Company string `json:"company"`
+}
+
+// signupResponse is shown once: it holds the only copy of the key.
+type signupResponse struct {
+	TenantID   string `json:"tenant_id"`
+	Slug       string `json:"slug"`
+	Tier       string `json:"tier"`
+	APIKey     string `json:"api_key"`
+	URL        string `json:"url"`
+	Quickstart string `json:"quickstart"`
+}
+
+// ServeHTTP creates the tenant.
+func (s *Signup) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	err := s.signup(w, r)
+	if err == nil {
+		return
+	}
+	e := ErrorFrom(signupError(err))
+	if e.Status >= http.StatusInternalServerError && s.Logger != nil {
+		s.Logger.ErrorContext(r.Context(), "signup failed", "error", err)
+	}
+	WriteError(w, e.Status, e.Code, e.Message)
+}
+
+func (s *Signup) signup(w http.ResponseWriter, r *http.Request) error {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		return &Error{http.StatusMethodNotAllowed, "method_not_allowed", "sign up with POST"}
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	var req signupRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	res, err := s.Service.Signup(r.Context(), req.Email, req.Company)
+	if err != nil {
+		return err
+	}
+	url := tenantURL(r, res.Tenant.Slug)
+	return writeJSON(w, http.StatusCreated, signupResponse{
+		TenantID: res.Tenant.ID, Slug: res.Tenant.Slug, Tier: res.Tenant.Tier,
+		APIKey: res.APIKey, URL: url, Quickstart: Quickstart(url, res.APIKey),
+	})
+}
+
+// tenantURL returns the base URL of a tenant's API: its subdomain of the
+// apex host the signup came to, port included.
+func tenantURL(r *http.Request, slug string) string {
+	scheme := "https"
+	if r.TLS == nil {
+		scheme = "http"
+	}
+	return scheme + "://" + slug + "." + r.Host
+}
+
+// signupError maps signup failures to client errors.
+func signupError(err error) error {
+	switch {
+	case errors.Is(err, tenancy.ErrInvalidEmail):
+		return &Error{Status: http.StatusUnprocessableEntity, Code: "invalid_email", Message: "email must be a valid address"}
+	case errors.Is(err, tenancy.ErrReservedSlug), errors.Is(err, tenancy.ErrInvalidSlug):
+		return &Error{Status: http.StatusUnprocessableEntity, Code: "invalid_company", Message: err.Error()}
+	case errors.Is(err, tenancy.ErrSlugTaken):
+		return &Error{Status: http.StatusConflict, Code: "slug_taken", Message: "no free subdomain for this company name"}
+	}
+	return err
+}
+
+// Quickstart returns a filled-in guide for a tenant's API at url.
+func Quickstart(url, key string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Your API: %s (keep the key secret; it is shown only once)\n\n", url)
+	fmt.Fprintf(&b, "# Add a document\ncurl -X POST %s/api/v1/documents \\\n  -H 'X-API-Key: %s' -H 'Content-Type: application/json' \\\n  -d '{\"path\": \"notes/hello.md\", \"content\": \"# Hello\\nContextLite keeps context for LLM prompts.\"}'\n\n", url, key)
+	fmt.Fprintf(&b, "# Assemble context for a prompt\ncurl -X POST %s/api/v1/context/assemble \\\n  -H 'X-API-Key: %s' -H 'Content-Type: application/json' \\\n  -d '{\"query\": \"what does ContextLite keep\", \"max_tokens\": 2000}'\n\n", url, key)
+	fmt.Fprintf(&b, "# Python\nimport requests\nr = requests.post(%q,\n    headers={\"X-API-Key\": %q},\n    json={\"query\": \"what does ContextLite keep\", \"max_tokens\": 2000})\nfor d in r.json()[\"documents\"]:\n    print(d[\"path\"], d[\"start_line\"], d[\"end_line\"])\n", url+"/api/v1/context/assemble", key)
+	return b.String()
+}

@@ -1,0 +1,47 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/contextlite/cloud/contextengine"
+)
+
+type workspaceList struct {
+	Workspaces []contextengine.Workspace `json:"workspaces"`
+}
+
+// listWorkspaces serves GET /api/v1/workspaces.
+func listWorkspaces(w http.ResponseWriter, r *http.Request, t *contextengine.Tenant, _ Principal) error {
+	ws, err := t.Workspaces(r.Context())
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, workspaceList{Workspaces: ws})
+}
+
+// workspaceName is the body of POST /api/v1/workspaces and its answer.
+type workspaceName struct {
+	Name string `json:"name"`
+}
+
+// createWorkspace serves POST /api/v1/workspaces.
+func createWorkspace(w http.ResponseWriter, r *http.Request, t *contextengine.Tenant, _ Principal) error {
+	var req workspaceName
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	if err := t.CreateWorkspace(r.Context(), req.Name); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, req)
+}
+
+// deleteWorkspace serves DELETE /api/v1/workspaces/{name}; it deletes the
+// workspace's documents too. The default workspace cannot be deleted.
+func deleteWorkspace(w http.ResponseWriter, r *http.Request, t *contextengine.Tenant, _ Principal) error {
+	if err := t.DeleteWorkspace(r.Context(), r.PathValue("name")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
