@@ -1,0 +1,182 @@
+// Package access resolves the tenant and the caller of an API request from
+// its host name and credential: an API key or a JWT bearer token.
+package access
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/contextlite/cloud/api"
+	"github.com/contextlite/cloud/jwtauth"
+	"github.com/contextlite/cloud/tenancy"
+)
+
+// KeyAuthenticator checks API keys.
+type KeyAuthenticator interface {
+	Authenticate(ctx context.Context, plaintext string) (tenancy.APIKey, tenancy.Tenant, error)
+}
+
+// TokenVerifier checks JWT bearer tokens.
+type TokenVerifier interface {
+	Verify(ctx context.Context, token string) (jwtauth.Claims, error)
+}
+
+// TenantFinder looks tenants up by id or slug.
+type TenantFinder interface {
+	Tenant(ctx context.Context, id string) (tenancy.Tenant, error)
+	TenantBySlug(ctx context.Context, slug string) (tenancy.Tenant, error)
+}
+
+// Caller is the resolved tenant and principal of a request.
+type Caller struct {
+	Tenant    tenancy.Tenant
+	Principal api.Principal
+}
+
+// Resolver resolves callers. The credential decides the tenant; a
+// subdomain naming another tenant is refused.
+type Resolver struct {
+	Domain  string           // apex domain, e.g. "example.com"
+	Keys    KeyAuthenticator // API keys
+	Tokens  TokenVerifier    // JWTs; nil refuses them
+	Tenants TenantFinder     // for JWT tenant claims
+	Tiers   tenancy.Tiers
+}
+
+// jwtScopes are the scopes of a caller authenticated by JWT.
+var jwtScopes = []string{tenancy.ScopeRead, tenancy.ScopeWrite}
+
+// Resolve authenticates req. Errors are *api.Error values.
+func (r *Resolver) Resolve(ctx context.Context, req *http.Request) (Caller, error) {
+	cred, isJWT, err := credential(req)
+	if err != nil {
+		return Caller{}, err
+	}
+	var c Caller
+	if isJWT {
+		c, err = r.fromToken(ctx, cred)
+	} else {
+		c, err = r.fromKey(ctx, cred)
+	}
+	if err != nil {
+		return Caller{}, err
+	}
+	if sub := r.Subdomain(req.Host); sub != "" && sub != c.Tenant.Slug {
+		return Caller{}, &api.Error{Status: http.StatusForbidden, Code: "tenant_mismatch",
+			Message: "the credential belongs to another tenant than the subdomain names"}
+	}
+	switch c.Tenant.Status {
+	case tenancy.StatusActive:
+	case tenancy.StatusSuspended:
+		return Caller{}, &api.Error{Status: http.StatusForbidden, Code: "tenant_suspended", Message: "this tenant is suspended"}
+	default:
+		return Caller{}, unauthorized("invalid_credentials", "the credential is not valid")
+	}
+	tier, _ := r.Tiers.Get(c.Tenant.Tier)
+	c.Principal.TenantID = c.Tenant.ID
+	c.Principal.TokensPerQuery = tier.TokensPerQuery
+	return c, nil
+}
+
+// credential returns the API key or bearer token of req.
+func credential(req *http.Request) (cred string, isJWT bool, err error) {
+	if key := req.Header.Get("X-API-Key"); key != "" {
+		return key, false, nil
+	}
+	authz := req.Header.Get("Authorization")
+	if authz == "" {
+		return "", false, unauthorized("missing_credentials", "send an API key in X-API-Key or Authorization: Bearer")
+	}
+	scheme, token, ok := strings.Cut(authz, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+		return "", false, unauthorized("invalid_credentials", "the Authorization header must be Bearer <key or token>")
+	}
+	return token, jwtauth.LooksLikeJWT(token), nil
+}
+
+func (r *Resolver) fromKey(ctx context.Context, plaintext string) (Caller, error) {
+	key, tenant, err := r.Keys.Authenticate(ctx, plaintext)
+	switch {
+	case errors.Is(err, tenancy.ErrKeyRevoked):
+		return Caller{}, unauthorized("key_revoked", "this API key has been revoked")
+	case errors.Is(err, tenancy.ErrKeyExpired):
+		return Caller{}, unauthorized("key_expired", "this API key has expired")
+	case errors.Is(err, tenancy.ErrMalformedKey), errors.Is(err, tenancy.ErrInvalidKey):
+		return Caller{}, unauthorized("invalid_credentials", "the API key is not valid")
+	case err != nil:
+		return Caller{}, err
+	}
+	return Caller{Tenant: tenant, Principal: api.Principal{KeyID: key.ID, Scopes: key.Scopes}}, nil
+}
+
+func (r *Resolver) fromToken(ctx context.Context, token string) (Caller, error) {
+	if r.Tokens == nil {
+		return Caller{}, unauthorized("invalid_credentials", "bearer tokens are not accepted here")
+	}
+	claims, err := r.Tokens.Verify(ctx, token)
+	if errors.Is(err, jwtauth.ErrInvalidToken) {
+		return Caller{}, unauthorized("invalid_token", err.Error())
+	}
+	if err != nil {
+		return Caller{}, err
+	}
+	tenant, err := r.tenantFor(ctx, claims.Tenant)
+	if err != nil {
+		return Caller{}, err
+	}
+	return Caller{Tenant: tenant, Principal: api.Principal{Scopes: jwtScopes}}, nil
+}
+
+// tenantFor finds the tenant a token's claim names, by id or by slug.
+func (r *Resolver) tenantFor(ctx context.Context, name string) (tenancy.Tenant, error) {
+	t, err := r.Tenants.Tenant(ctx, name)
+	if errors.Is(err, tenancy.ErrNotFound) {
+		t, err = r.Tenants.TenantBySlug(ctx, name)
+	}
+	if errors.Is(err, tenancy.ErrNotFound) {
+		return tenancy.Tenant{}, unauthorized("invalid_token", "the token names no known tenant")
+	}
+	return t, err
+}
+
+// Subdomain returns the tenant label of host under the apex domain, or ""
+// for the apex itself and other hosts.
+func (r *Resolver) Subdomain(host string) string {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	label, ok := strings.CutSuffix(host, "."+strings.ToLower(r.Domain))
+	if !ok || label == "" || strings.Contains(label, ".") {
+		return ""
+	}
+	return label
+}
+
+func unauthorized(code, msg string) *api.Error {
+	return &api.Error{Status: http.StatusUnauthorized, Code: code, Message: msg}
+}
+
+// ErrUnknownHost is returned for host names that belong to no tenant.
+var ErrUnknownHost = errors.New("host belongs to no tenant")
+
+// HostAllowed reports whether host is the apex domain or the subdomain of
+// an active tenant, so a certificate may be issued for it.
+func (r *Resolver) HostAllowed(ctx context.Context, host string) error {
+	if strings.EqualFold(strings.TrimSuffix(host, "."), r.Domain) {
+		return nil
+	}
+	sub := r.Subdomain(host)
+	if sub == "" {
+		return fmt.Errorf("%w: %s", ErrUnknownHost, host)
+	}
+	t, err := r.Tenants.TenantBySlug(ctx, sub)
+	if errors.Is(err, tenancy.ErrNotFound) || err == nil && t.Status != tenancy.StatusActive {
+		return fmt.Errorf("%w: %s", ErrUnknownHost, host)
+	}
+	return err
+}
