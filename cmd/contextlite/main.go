@@ -9,6 +9,8 @@ import (
 
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
 	_ "github.com/mholt/caddy-ratelimit"
+
+	_ "github.com/contextlite/cloud/caddymodule"
 )
 
 func main() {

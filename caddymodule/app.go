@@ -1,0 +1,360 @@
+// Package caddymodule holds the Caddy modules of ContextLite Cloud: the
+// contextlite app, which owns the shared state, and the HTTP handlers that
+// authenticate tenants, serve the REST API and sign tenants up.
+package caddymodule
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/caddyserver/certmagic"
+	"go.uber.org/zap"
+
+	"github.com/contextlite/cloud/access"
+	"github.com/contextlite/cloud/api"
+	"github.com/contextlite/cloud/contextengine"
+	"github.com/contextlite/cloud/jwtauth"
+	"github.com/contextlite/cloud/tenancy"
+)
+
+func init() {
+	caddy.RegisterModule(App{})
+	httpcaddyfile.RegisterGlobalOption("contextlite", parseGlobalOption)
+}
+
+// App is the contextlite app: configuration and the state every handler
+// shares. The engine and the control plane live in a usage pool, so a
+// config reload neither reopens nor leaks them.
+type App struct {
+	// Domain is the apex domain; tenants live on its subdomains.
+	Domain string `json:"domain,omitempty"`
+	// DataDir holds tenant databases and the embedded control plane.
+	DataDir string `json:"data_dir,omitempty"`
+	// ControlDSN selects PostgreSQL (postgres://...); empty: embedded SQLite.
+	ControlDSN string `json:"control_dsn,omitempty"`
+	// KeyPepper, when set, makes API key hashes HMAC-SHA256 with it.
+	KeyPepper string `json:"key_pepper,omitempty"`
+	// AdminToken guards operator endpoints; empty disables them.
+	AdminToken string `json:"admin_token,omitempty"`
+	// MaxOpenTenants bounds the open tenant databases (default 100).
+	MaxOpenTenants int `json:"max_open_tenants,omitempty"`
+	// Tiers override or add to the default pricing tiers.
+	Tiers map[string]tenancy.Tier `json:"tiers,omitempty"`
+	// JWTIssuers are trusted issuers of bearer tokens.
+	JWTIssuers []jwtauth.Issuer `json:"jwt_issuers,omitempty"`
+
+	shared   *shared
+	poolKey  string
+	tiers    tenancy.Tiers
+	keys     *tenancy.Authenticator
+	resolver *access.Resolver
+	service  *tenancy.Service
+	api      *api.Handler
+	signup   *api.Signup
+	ctx      caddy.Context
+	logger   *zap.Logger
+	storage  certmagic.Storage
+	stop     context.CancelFunc
+	stopped  chan struct{}
+}
+
+// pool holds the engine and control plane of each data dir and DSN.
+var pool = caddy.NewUsagePool()
+
+// shared is what survives config reloads.
+type shared struct {
+	engine *contextengine.Manager
+	store  tenancy.Store
+}
+
+// Destruct closes the engine and the control plane.
+func (s *shared) Destruct() error {
+	s.engine.Close()
+	return s.store.Close()
+}
+
+// CaddyModule returns the Caddy module information.
+func (App) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{ID: "contextlite", New: func() caddy.Module { return new(App) }}
+}
+
+// Provision sets defaults and opens or reuses the shared state.
+func (a *App) Provision(ctx caddy.Context) error {
+	a.ctx = ctx
+	a.logger = ctx.Logger()
+	a.storage = ctx.Storage()
+	if a.Domain == "" {
+		a.Domain = "localhost"
+	}
+	if a.DataDir == "" {
+		a.DataDir = filepath.Join(caddy.AppDataDir(), "contextlite")
+	}
+	a.tiers = tenancy.DefaultTiers()
+	for name, t := range a.Tiers {
+		t.Name = name
+		a.tiers[name] = t
+	}
+	a.poolKey = a.DataDir + "\x00" + a.ControlDSN
+	val, _, err := pool.LoadOrNew(a.poolKey, func() (caddy.Destructor, error) {
+		return openShared(ctx, a.DataDir, a.ControlDSN, a.MaxOpenTenants)
+	})
+	if err != nil {
+		return err
+	}
+	a.shared = val.(*shared)
+	return a.wire(ctx)
+}
+
+// openShared opens the engine and the control plane.
+func openShared(ctx context.Context, dataDir, dsn string, maxOpen int) (*shared, error) {
+	engine, err := contextengine.NewManager(contextengine.Options{DataDir: dataDir, MaxOpen: maxOpen})
+	if err != nil {
+		return nil, err
+	}
+	store, err := tenancy.Open(ctx, dsn, dataDir)
+	if err != nil {
+		engine.Close()
+		return nil, fmt.Errorf("control plane: %w", err)
+	}
+	return &shared{engine: engine, store: store}, nil
+}
+
+// wire builds the per-config parts on the shared state.
+func (a *App) wire(ctx caddy.Context) error {
+	store, engine := a.shared.store, a.shared.engine
+	hasher := tenancy.Hasher{Pepper: []byte(a.KeyPepper)}
+	a.keys = tenancy.NewAuthenticator(store, hasher, tenancy.AuthOptions{})
+	a.resolver = &access.Resolver{Domain: a.Domain, Keys: a.keys, Tenants: store, Tiers: a.tiers}
+	if len(a.JWTIssuers) > 0 {
+		verifier, err := jwtauth.New(ctx, a.JWTIssuers)
+		if err != nil {
+			return fmt.Errorf("jwt issuers: %w", err)
+		}
+		a.resolver.Tokens = verifier
+	}
+	a.service = &tenancy.Service{Store: store, Storage: engine, Hasher: hasher, Tiers: a.tiers, Now: time.Now}
+	a.api = &api.Handler{Engine: engine, Accounts: accounts{a.service, a.keys}, Tiers: a.tiers, Logger: ctx.Slogger()}
+	a.signup = &api.Signup{Service: a.service, Logger: ctx.Slogger()}
+	return nil
+}
+
+// accounts makes key changes take effect at once on this instance by
+// dropping the tenant's cached keys.
+type accounts struct {
+	*tenancy.Service
+	keys *tenancy.Authenticator
+}
+
+// RevokeKey revokes a key and forgets the tenant's cached keys.
+func (a accounts) RevokeKey(ctx context.Context, tenantID, keyID string) error {
+	defer a.keys.Forget(tenantID)
+	return a.Service.RevokeKey(ctx, tenantID, keyID)
+}
+
+// RotateKey rotates a key and forgets the tenant's cached keys.
+func (a accounts) RotateKey(ctx context.Context, tenantID, keyID string, grace time.Duration) (string, tenancy.APIKey, error) {
+	defer a.keys.Forget(tenantID)
+	return a.Service.RotateKey(ctx, tenantID, keyID, grace)
+}
+
+// Validate checks the configuration.
+func (a *App) Validate() error {
+	for name, t := range a.tiers {
+		if t.TokensPerQuery <= 0 || t.RatePerSecond <= 0 {
+			return fmt.Errorf("tier %s: tokens_per_query and rate_per_second must be positive", name)
+		}
+	}
+	return nil
+}
+
+// Start starts the background work of this config and says how to begin.
+func (a *App) Start() error {
+	ctx, cancel := context.WithCancel(context.Background())
+	a.stop, a.stopped = cancel, make(chan struct{})
+	go func() {
+		defer close(a.stopped)
+		a.keys.Run(ctx)
+	}()
+	port := ""
+	if v, err := a.ctx.AppIfConfigured("http"); err == nil && v.(*caddyhttp.App).HTTPSPort != 0 {
+		port = ":" + strconv.Itoa(v.(*caddyhttp.App).HTTPSPort)
+	}
+	fields := []zap.Field{zap.String("domain", a.Domain), zap.String("data_dir", a.DataDir),
+		zap.String("signup", `curl -k https://`+a.Domain+port+`/signup -d '{"email": "you@example.com", "company": "Acme"}'`)}
+	if fs, ok := a.storage.(*certmagic.FileStorage); ok {
+		fields = append(fields, zap.String("local_ca_root", filepath.Join(fs.Path, "pki", "authorities", "local", "root.crt")))
+	}
+	a.logger.Info("contextlite ready", fields...)
+	return nil
+}
+
+// Stop stops the background work, flushing what it holds.
+func (a *App) Stop() error {
+	if a.stop != nil {
+		a.stop()
+		<-a.stopped
+	}
+	return nil
+}
+
+// Cleanup releases the shared state; the last config using it closes it.
+func (a *App) Cleanup() error {
+	if a.shared == nil {
+		return nil
+	}
+	_, err := pool.Delete(a.poolKey)
+	return err
+}
+
+// parseGlobalOption parses the contextlite global option:
+//
+//	contextlite {
+//		domain           <apex>
+//		data_dir         <dir>
+//		control_dsn      [postgres://...]
+//		key_pepper       [secret]
+//		admin_token      [secret]
+//		max_open_tenants <n>
+//		tier <name> {
+//			queries_per_month|documents|workspaces|tokens_per_query|rate_per_second|burst <n>
+//			retention <duration>
+//		}
+//		jwt_issuer <iss> {
+//			jwks_url|jwks_file <where>
+//			audience|authorized_party|algorithm <value...>
+//			tenant_claim <claim>
+//			leeway <duration>
+//		}
+//	}
+func parseGlobalOption(d *caddyfile.Dispenser, _ any) (any, error) {
+	a := new(App)
+	if err := a.UnmarshalCaddyfile(d); err != nil {
+		return nil, err
+	}
+	return httpcaddyfile.App{Name: "contextlite", Value: caddyconfig.JSON(a, nil)}, nil
+}
+
+// UnmarshalCaddyfile sets up the app from Caddyfile tokens.
+func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // option name
+	for d.NextBlock(0) {
+		var err error
+		switch d.Val() {
+		case "domain":
+			err = oneArg(d, &a.Domain)
+		case "data_dir":
+			err = oneArg(d, &a.DataDir)
+		case "control_dsn":
+			err = optionalArg(d, &a.ControlDSN)
+		case "key_pepper":
+			err = optionalArg(d, &a.KeyPepper)
+		case "admin_token":
+			err = optionalArg(d, &a.AdminToken)
+		case "max_open_tenants":
+			err = intArg(d, &a.MaxOpenTenants)
+		case "tier":
+			err = a.parseTier(d)
+		case "jwt_issuer":
+			err = a.parseIssuer(d)
+		default:
+			err = d.Errf("unknown contextlite option %q", d.Val())
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a *App) parseTier(d *caddyfile.Dispenser) error {
+	var name string
+	if err := oneArg(d, &name); err != nil {
+		return err
+	}
+	t, ok := tenancy.DefaultTiers().Get(name)
+	if prev, seen := a.Tiers[name]; seen {
+		t, ok = prev, true
+	}
+	if !ok {
+		t = tenancy.Tier{Name: name}
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		var err error
+		switch d.Val() {
+		case "queries_per_month":
+			err = int64Arg(d, &t.QueriesPerMonth)
+		case "documents":
+			err = int64Arg(d, &t.Documents)
+		case "workspaces":
+			err = int64Arg(d, &t.Workspaces)
+		case "tokens_per_query":
+			err = intArg(d, &t.TokensPerQuery)
+		case "rate_per_second":
+			err = intArg(d, &t.RatePerSecond)
+		case "burst":
+			err = intArg(d, &t.Burst)
+		case "retention":
+			err = durationArg(d, &t.Retention)
+		default:
+			err = d.Errf("unknown tier setting %q", d.Val())
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if a.Tiers == nil {
+		a.Tiers = make(map[string]tenancy.Tier)
+	}
+	a.Tiers[name] = t
+	return nil
+}
+
+func (a *App) parseIssuer(d *caddyfile.Dispenser) error {
+	var iss jwtauth.Issuer
+	if err := oneArg(d, &iss.Issuer); err != nil {
+		return err
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		var err error
+		switch d.Val() {
+		case "jwks_url":
+			err = oneArg(d, &iss.JWKSURL)
+		case "jwks_file":
+			err = oneArg(d, &iss.JWKSFile)
+		case "audience":
+			iss.Audiences = append(iss.Audiences, d.RemainingArgs()...)
+		case "authorized_party":
+			iss.AuthorizedParties = append(iss.AuthorizedParties, d.RemainingArgs()...)
+		case "algorithm":
+			iss.Algorithms = append(iss.Algorithms, d.RemainingArgs()...)
+		case "tenant_claim":
+			err = oneArg(d, &iss.TenantClaim)
+		case "leeway":
+			err = durationArg(d, &iss.Leeway)
+		default:
+			err = d.Errf("unknown jwt_issuer setting %q", d.Val())
+		}
+		if err != nil {
+			return err
+		}
+	}
+	a.JWTIssuers = append(a.JWTIssuers, iss)
+	return nil
+}
+
+// Interface guards.
+var (
+	_ caddy.App             = (*App)(nil)
+	_ caddy.Provisioner     = (*App)(nil)
+	_ caddy.Validator       = (*App)(nil)
+	_ caddy.CleanerUpper    = (*App)(nil)
+	_ caddyfile.Unmarshaler = (*App)(nil)
+)

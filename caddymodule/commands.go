@@ -1,0 +1,111 @@
+package caddymodule
+
+import (
+	"context"
+	"os"
+	"strings"
+
+	caddycmd "github.com/caddyserver/caddy/v2/cmd"
+	"github.com/spf13/cobra"
+
+	"github.com/contextlite/cloud/admin"
+	"github.com/contextlite/cloud/tenancy"
+)
+
+func init() {
+	caddycmd.RegisterCommand(caddycmd.Command{
+		Name:  "tenant",
+		Usage: "create|list|show|set-tier|suspend|activate|delete ...",
+		Short: "Manages ContextLite tenants in the control plane",
+		Long: `Manages tenants directly in the control plane the server uses. The flags
+--data-dir, --dsn and --key-pepper default to CONTEXTLITE_DATA (./data),
+CONTEXTLITE_DATABASE_URL and CONTEXTLITE_KEY_PEPPER, as in the Caddyfile.`,
+		CobraFunc: tenantCommands,
+	})
+	caddycmd.RegisterCommand(caddycmd.Command{
+		Name:      "key",
+		Usage:     "create|list|revoke <tenant> ...",
+		Short:     "Manages the API keys of a ContextLite tenant",
+		Long:      `Creates, lists and revokes API keys; <tenant> is an id or a slug.`,
+		CobraFunc: keyCommands,
+	})
+}
+
+// consoleFlags adds the control-plane flags to cmd.
+func consoleFlags(cmd *cobra.Command) {
+	cmd.PersistentFlags().String("data-dir", envOr("CONTEXTLITE_DATA", "./data"), "data directory")
+	cmd.PersistentFlags().String("dsn", os.Getenv("CONTEXTLITE_DATABASE_URL"), "PostgreSQL DSN of the control plane (empty: embedded SQLite)")
+	cmd.PersistentFlags().String("key-pepper", os.Getenv("CONTEXTLITE_KEY_PEPPER"), "API key pepper; must equal the server's")
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// run opens the console for cmd and runs fn on it.
+func run(fn func(ctx context.Context, c *admin.Console, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		flags := cmd.Flags()
+		dataDir, _ := flags.GetString("data-dir")
+		dsn, _ := flags.GetString("dsn")
+		pepper, _ := flags.GetString("key-pepper")
+		ctx := cmd.Context()
+		c, err := admin.Open(ctx, admin.Config{DataDir: dataDir, DSN: dsn, KeyPepper: pepper}, cmd.OutOrStdout())
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		return fn(ctx, c, args)
+	}
+}
+
+func tenantCommands(cmd *cobra.Command) {
+	consoleFlags(cmd)
+	create := &cobra.Command{Use: "create --email <email> --company <name> [--tier free]", Short: "Creates a tenant and its first admin key", Args: cobra.NoArgs}
+	create.Flags().String("email", "", "contact email (required)")
+	create.Flags().String("company", "", "company name; the subdomain is made from it (required)")
+	create.Flags().String("tier", "free", "tier")
+	create.RunE = run(func(ctx context.Context, c *admin.Console, _ []string) error {
+		email, _ := create.Flags().GetString("email")
+		company, _ := create.Flags().GetString("company")
+		tier, _ := create.Flags().GetString("tier")
+		return c.CreateTenant(ctx, email, company, tier)
+	})
+	cmd.AddCommand(create,
+		&cobra.Command{Use: "list", Short: "Lists tenants", Args: cobra.NoArgs,
+			RunE: run(func(ctx context.Context, c *admin.Console, _ []string) error { return c.ListTenants(ctx) })},
+		&cobra.Command{Use: "show <tenant>", Short: "Shows a tenant", Args: cobra.ExactArgs(1),
+			RunE: run(func(ctx context.Context, c *admin.Console, a []string) error { return c.ShowTenant(ctx, a[0]) })},
+		&cobra.Command{Use: "set-tier <tenant> <tier>", Short: "Changes a tenant's tier", Args: cobra.ExactArgs(2),
+			RunE: run(func(ctx context.Context, c *admin.Console, a []string) error { return c.SetTier(ctx, a[0], a[1]) })},
+		statusCommand("suspend", "Suspends a tenant (its requests get 403 tenant_suspended)", tenancy.StatusSuspended),
+		statusCommand("activate", "Reactivates a suspended tenant", tenancy.StatusActive),
+		statusCommand("delete", "Marks a tenant deleted and revokes its keys", tenancy.StatusDeleted),
+	)
+}
+
+func statusCommand(name, short string, s tenancy.Status) *cobra.Command {
+	return &cobra.Command{Use: name + " <tenant>", Short: short, Args: cobra.ExactArgs(1),
+		RunE: run(func(ctx context.Context, c *admin.Console, a []string) error { return c.SetStatus(ctx, a[0], s) })}
+}
+
+func keyCommands(cmd *cobra.Command) {
+	consoleFlags(cmd)
+	create := &cobra.Command{Use: "create <tenant> [--name n] [--scopes read,write]", Short: "Creates an API key and prints it once", Args: cobra.ExactArgs(1)}
+	create.Flags().String("name", "cli", "key name")
+	create.Flags().String("scopes", "read,write", "comma-separated scopes: read, write, admin")
+	create.RunE = run(func(ctx context.Context, c *admin.Console, a []string) error {
+		name, _ := create.Flags().GetString("name")
+		scopes, _ := create.Flags().GetString("scopes")
+		return c.CreateKey(ctx, a[0], name, strings.Split(scopes, ","))
+	})
+	cmd.AddCommand(create,
+		&cobra.Command{Use: "list <tenant>", Short: "Lists a tenant's keys", Args: cobra.ExactArgs(1),
+			RunE: run(func(ctx context.Context, c *admin.Console, a []string) error { return c.ListKeys(ctx, a[0]) })},
+		&cobra.Command{Use: "revoke <tenant> <key-id>", Short: "Revokes a key", Args: cobra.ExactArgs(2),
+			RunE: run(func(ctx context.Context, c *admin.Console, a []string) error { return c.RevokeKey(ctx, a[0], a[1]) })},
+	)
+}

@@ -1,0 +1,208 @@
+package caddymodule
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2/caddytest"
+
+	_ "github.com/caddyserver/caddy/v2/modules/standard"
+	_ "github.com/mholt/caddy-ratelimit"
+)
+
+// The integration tests run the project's Caddyfile in-process with
+// caddytest, whose admin endpoint is localhost:2999, on these ports.
+const (
+	testHTTPSPort = "9443"
+	testBase      = "https://localhost:" + testHTTPSPort
+)
+
+// startServer loads the root Caddyfile, with extra global contextlite
+// settings, into the in-process Caddy and returns its tester.
+func startServer(t *testing.T, dataDir, extra string) *caddytest.Tester {
+	t.Helper()
+	raw, err := os.ReadFile("../Caddyfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range map[string]string{
+		"CONTEXTLITE_ADMIN": "localhost:2999", "CONTEXTLITE_DATA": dataDir, "CONTEXTLITE_DOMAIN": "localhost",
+		"CONTEXTLITE_HTTP_PORT": "9080", "CONTEXTLITE_HTTPS_PORT": testHTTPSPort,
+	} {
+		t.Setenv(k, v)
+	}
+	config := strings.Replace(string(raw), "\tcontextlite {\n", "\tcontextlite {\n"+extra, 1)
+	tester := caddytest.NewTester(t)
+	tester.InitServer(config, "caddyfile")
+	waitForCertificates(t, tester)
+	return tester
+}
+
+// waitForCertificates waits until the server answers TLS handshakes.
+func waitForCertificates(t *testing.T, tc *caddytest.Tester) {
+	t.Helper()
+	var err error
+	for range 100 {
+		var resp *http.Response
+		for _, url := range []string{testBase + "/"} {
+			if resp, err = tc.Client.Get(url); err != nil {
+				break
+			}
+			resp.Body.Close()
+		}
+		if err == nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("certificates not ready: %v", err)
+}
+
+// call sends a JSON request and decodes the JSON answer into out (if not nil).
+func call(t *testing.T, tc *caddytest.Tester, method, url, key string, body any, wantStatus int, out any) http.Header {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, url, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if key != "" {
+		req.Header.Set("X-API-Key", key)
+	}
+	resp, err := tc.Client.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != wantStatus {
+		t.Fatalf("%s %s = %d %s, want %d", method, url, resp.StatusCode, data, wantStatus)
+	}
+	if ct := resp.Header.Get("Content-Type"); len(data) > 0 && !strings.HasPrefix(ct, "application/json") {
+		t.Fatalf("%s %s: Content-Type %q, body %s", method, url, ct, data)
+	}
+	if out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			t.Fatalf("%s %s: %v in %s", method, url, err, data)
+		}
+	}
+	return resp.Header
+}
+
+// errorCode is the JSON shape of every error.
+type errorCode struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+type signedUp struct {
+	TenantID   string `json:"tenant_id"`
+	Slug       string `json:"slug"`
+	APIKey     string `json:"api_key"`
+	URL        string `json:"url"`
+	Quickstart string `json:"quickstart"`
+}
+
+func signup(t *testing.T, tc *caddytest.Tester, company string) signedUp {
+	t.Helper()
+	var s signedUp
+	call(t, tc, "POST", testBase+"/signup", "", map[string]string{"email": "ops@" + strings.ToLower(company) + ".test", "company": company}, http.StatusCreated, &s)
+	if s.APIKey == "" || s.Slug == "" || !strings.Contains(s.Quickstart, s.APIKey) {
+		t.Fatalf("signup = %+v", s)
+	}
+	return s
+}
+
+func tenantURL(slug string) string { return "https://" + slug + ".localhost:" + testHTTPSPort }
+
+func TestSignupDocumentsAssemble(t *testing.T) {
+	tc := startServer(t, t.TempDir(), "")
+	acme := signup(t, tc, "Acme")
+	if acme.URL != tenantURL(acme.Slug) {
+		t.Fatalf("url = %q, want %q", acme.URL, tenantURL(acme.Slug))
+	}
+	base := acme.URL + "/api/v1"
+	var created struct {
+		ID string `json:"id"`
+	}
+	doc := map[string]string{"path": "billing/invoice.go", "content": "package billing\n\n// SendInvoice mails an invoice to the customer.\nfunc SendInvoice(id string) error { return nil }\n"}
+	call(t, tc, "POST", base+"/documents", acme.APIKey, doc, http.StatusCreated, &created)
+	var got struct {
+		Content string `json:"content"`
+	}
+	call(t, tc, "GET", base+"/documents/"+created.ID, acme.APIKey, nil, http.StatusOK, &got)
+	if got.Content != doc["content"] {
+		t.Fatalf("content = %q", got.Content)
+	}
+	var ctx struct {
+		Documents []struct {
+			ID, Path, Content string
+		} `json:"documents"`
+		TotalTokens int  `json:"total_tokens"`
+		CacheHit    bool `json:"cache_hit"`
+	}
+	call(t, tc, "POST", base+"/context/assemble", acme.APIKey, map[string]any{"query": "send invoice", "max_tokens": 100000}, http.StatusOK, &ctx)
+	if len(ctx.Documents) != 1 || ctx.Documents[0].Path != doc["path"] || ctx.TotalTokens == 0 {
+		t.Fatalf("assemble = %+v", ctx)
+	}
+
+	// The credential decides the tenant; another tenant's subdomain is refused.
+	globex := signup(t, tc, "Globex")
+	var e errorCode
+	call(t, tc, "GET", base+"/documents/"+created.ID, globex.APIKey, nil, http.StatusForbidden, &e)
+	if e.Error.Code != "tenant_mismatch" {
+		t.Fatalf("mismatch code = %q", e.Error.Code)
+	}
+	// On its own subdomain, Globex does not see Acme's document.
+	call(t, tc, "GET", globex.URL+"/api/v1/documents/"+created.ID, globex.APIKey, nil, http.StatusNotFound, &e)
+}
+
+func TestAuthErrorsAreJSON(t *testing.T) {
+	tc := startServer(t, t.TempDir(), "")
+	acme := signup(t, tc, "Acme")
+	base := acme.URL + "/api/v1"
+	checks := []struct {
+		name, method, url, key string
+		status                 int
+		code                   string
+	}{
+		{"no key", "GET", base + "/documents", "", 401, "missing_credentials"},
+		{"malformed key", "GET", base + "/documents", "clc_live_nope", 401, "invalid_credentials"},
+		{"unknown route", "GET", base + "/nope", acme.APIKey, 404, "not_found"},
+		{"no route at all", "GET", acme.URL + "/elsewhere", "", 404, "not_found"},
+		{"wrong method", "PUT", base + "/documents", acme.APIKey, 405, "method_not_allowed"},
+	}
+	for _, c := range checks {
+		t.Run(c.name, func(t *testing.T) {
+			var e errorCode
+			call(t, tc, c.method, c.url, c.key, nil, c.status, &e)
+			if e.Error.Code != c.code {
+				t.Fatalf("code = %q, want %q", e.Error.Code, c.code)
+			}
+		})
+	}
+	t.Run("body too large", func(t *testing.T) {
+		big := map[string]string{"path": "big.txt", "content": strings.Repeat("x", 21<<20)}
+		var e errorCode
+		call(t, tc, "POST", base+"/documents", acme.APIKey, big, http.StatusRequestEntityTooLarge, &e)
+		if e.Error.Code != "too_large" {
+			t.Fatalf("code = %q", e.Error.Code)
+		}
+	})
+}

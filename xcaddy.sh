@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Builds the contextlite binary with xcaddy: Caddy, caddy-ratelimit and the
+# modules of this checkout. Extra arguments go to xcaddy, for example
+#   ./xcaddy.sh --with github.com/caddy-dns/cloudflare@v0.2.4
+# Output: ./contextlite (override with CONTEXTLITE_OUTPUT).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+XCADDY_VERSION=v0.4.5
+CADDY_VERSION=v2.11.9
+MODULE=$(go list -m)
+
+if ! command -v xcaddy >/dev/null 2>&1; then
+	go install "github.com/caddyserver/xcaddy/cmd/xcaddy@${XCADDY_VERSION}"
+	PATH="$(go env GOPATH)/bin:$PATH"
+fi
+
+exec xcaddy build "${CADDY_VERSION}" \
+	--output "${CONTEXTLITE_OUTPUT:-./contextlite}" \
+	--with github.com/mholt/caddy-ratelimit@v0.1.0 \
+	--with "${MODULE}@v0.0.0=." \
+	"$@"
