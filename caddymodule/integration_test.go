@@ -206,3 +206,84 @@ func TestAuthErrorsAreJSON(t *testing.T) {
 		}
 	})
 }
+
+func TestKeysRevokeAndRotate(t *testing.T) {
+	tc := startServer(t, t.TempDir(), "")
+	acme := signup(t, tc, "Acme")
+	base := acme.URL + "/api/v1"
+	var made struct {
+		ID  string `json:"id"`
+		Key string `json:"key"`
+	}
+	call(t, tc, "POST", base+"/keys", acme.APIKey, map[string]any{"name": "ci", "scopes": []string{"read"}}, http.StatusCreated, &made)
+	call(t, tc, "GET", base+"/documents", made.Key, nil, http.StatusOK, nil)
+	var e errorCode
+	call(t, tc, "POST", base+"/keys", made.Key, map[string]any{"name": "x"}, http.StatusForbidden, &e)
+	if e.Error.Code != "insufficient_scope" {
+		t.Fatalf("read key creating a key: code %q", e.Error.Code)
+	}
+
+	var rotated struct {
+		Key string `json:"key"`
+	}
+	call(t, tc, "POST", base+"/keys/"+made.ID+"/rotate", acme.APIKey, map[string]any{"grace_seconds": 0}, http.StatusCreated, &rotated)
+	call(t, tc, "GET", base+"/documents", rotated.Key, nil, http.StatusOK, nil)
+	call(t, tc, "GET", base+"/documents", made.Key, nil, http.StatusUnauthorized, &e)
+	if e.Error.Code != "key_expired" {
+		t.Fatalf("rotated-out key: code %q", e.Error.Code)
+	}
+
+	var keys struct {
+		Keys []struct {
+			ID     string `json:"id"`
+			Prefix string `json:"prefix"`
+		} `json:"keys"`
+	}
+	call(t, tc, "GET", base+"/keys", acme.APIKey, nil, http.StatusOK, &keys)
+	for _, k := range keys.Keys {
+		if k.Prefix != rotated.Key[:len(k.Prefix)] {
+			continue
+		}
+		call(t, tc, "DELETE", base+"/keys/"+k.ID, acme.APIKey, nil, http.StatusNoContent, nil)
+	}
+	call(t, tc, "GET", base+"/documents", rotated.Key, nil, http.StatusUnauthorized, &e)
+	if e.Error.Code != "key_revoked" {
+		t.Fatalf("revoked key: code %q", e.Error.Code)
+	}
+}
+
+// sharedStates returns the engine and control-plane states in the pool.
+func sharedStates() []*shared {
+	var out []*shared
+	pool.Range(func(_, v any) bool {
+		out = append(out, v.(*shared))
+		return true
+	})
+	return out
+}
+
+func TestReloadKeepsSharedState(t *testing.T) {
+	dir := t.TempDir()
+	tc := startServer(t, dir, "")
+	acme := signup(t, tc, "Acme")
+	before := sharedStates()
+	if len(before) != 1 {
+		t.Fatalf("%d shared states before reload, want 1", len(before))
+	}
+	// A changed config on the same data dir and control plane.
+	startServer(t, dir, "\t\tmax_open_tenants 50\n")
+	after := sharedStates()
+	if len(after) != 1 || after[0] != before[0] {
+		t.Fatalf("reload replaced the shared state: %p -> %v", before[0], after)
+	}
+	var refs []int
+	pool.Range(func(key, _ any) bool {
+		n, _ := pool.References(key)
+		refs = append(refs, n)
+		return true
+	})
+	if len(refs) != 1 || refs[0] != 1 {
+		t.Fatalf("pool references after reload = %v, want [1]", refs)
+	}
+	call(t, tc, "GET", acme.URL+"/api/v1/documents", acme.APIKey, nil, http.StatusOK, nil)
+}

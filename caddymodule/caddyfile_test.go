@@ -1,0 +1,52 @@
+package caddymodule
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/Caddyfile.golden.json")
+
+// TestCaddyfileGolden adapts the root Caddyfile with its defaults and
+// compares the JSON, so a misspelled subdirective that a module silently
+// ignores (caddy-ratelimit does) shows up as a diff.
+func TestCaddyfileGolden(t *testing.T) {
+	for _, name := range []string{"CONTEXTLITE_ADMIN", "CONTEXTLITE_DATA", "CONTEXTLITE_DOMAIN", "CONTEXTLITE_DATABASE_URL",
+		"CONTEXTLITE_KEY_PEPPER", "CONTEXTLITE_HTTP_PORT", "CONTEXTLITE_HTTPS_PORT"} {
+		t.Setenv(name, "")
+		os.Unsetenv(name)
+	}
+	raw, err := os.ReadFile("../Caddyfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	adapted, warnings, err := caddyconfig.GetAdapter("caddyfile").Adapt(raw, map[string]any{"filename": "Caddyfile"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range warnings {
+		t.Errorf("adapter warning: %s", w)
+	}
+	var out bytes.Buffer
+	if err := json.Indent(&out, adapted, "", "\t"); err != nil {
+		t.Fatal(err)
+	}
+	const golden = "testdata/Caddyfile.golden.json"
+	if *update {
+		if err := os.WriteFile(golden, out.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(out.Bytes(), want) {
+		t.Fatalf("adapted Caddyfile differs from %s (run go test -run CaddyfileGolden ./caddymodule/ -args -update and review the diff):\n%s", golden, out.Bytes())
+	}
+}
