@@ -20,7 +20,7 @@ func init() {
 // API serves the tenant REST API v1. It ends the chain and expects
 // contextlite_auth before it.
 type API struct {
-	app *App
+	terminal
 }
 
 // CaddyModule returns the Caddy module information.
@@ -30,19 +30,31 @@ func (API) CaddyModule() caddy.ModuleInfo {
 
 // Provision finds the contextlite app.
 func (m *API) Provision(ctx caddy.Context) error {
-	var err error
-	m.app, err = contextliteApp(ctx)
-	return err
+	return m.provision(ctx, func(a *App) http.Handler { return a.api })
+}
+
+// terminal ends the chain with one of the app's handlers.
+type terminal struct {
+	h http.Handler
+}
+
+func (t *terminal) provision(ctx caddy.Context, pick func(*App) http.Handler) error {
+	app, err := contextliteApp(ctx)
+	if err != nil {
+		return err
+	}
+	t.h = pick(app)
+	return nil
 }
 
 // ServeHTTP answers the request.
-func (m *API) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
-	m.app.api.ServeHTTP(w, r)
+func (t *terminal) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
+	t.h.ServeHTTP(w, r)
 	return nil
 }
 
 // UnmarshalCaddyfile sets up the handler; it takes no arguments.
-func (m *API) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+func (t *terminal) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	return noArgs(d)
 }
 

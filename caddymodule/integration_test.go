@@ -23,6 +23,10 @@ const (
 	testBase      = "https://localhost:" + testHTTPSPort
 )
 
+// signupsPerMinute is the per-IP signup limit of the tests; every signup
+// of the package counts against it.
+var signupsPerMinute = "1000"
+
 // startServer loads the root Caddyfile, with extra global contextlite
 // settings, into the in-process Caddy and returns its tester.
 func startServer(t *testing.T, dataDir, extra string) *caddytest.Tester {
@@ -33,7 +37,7 @@ func startServer(t *testing.T, dataDir, extra string) *caddytest.Tester {
 	}
 	for k, v := range map[string]string{
 		"CONTEXTLITE_ADMIN": "localhost:2999", "CONTEXTLITE_DATA": dataDir, "CONTEXTLITE_DOMAIN": "localhost",
-		"CONTEXTLITE_HTTP_PORT": "9080", "CONTEXTLITE_HTTPS_PORT": testHTTPSPort,
+		"CONTEXTLITE_HTTP_PORT": "9080", "CONTEXTLITE_HTTPS_PORT": testHTTPSPort, "CONTEXTLITE_SIGNUPS_PER_MINUTE": signupsPerMinute,
 	} {
 		t.Setenv(k, v)
 	}
@@ -286,4 +290,38 @@ func TestReloadKeepsSharedState(t *testing.T) {
 		t.Fatalf("pool references after reload = %v, want [1]", refs)
 	}
 	call(t, tc, "GET", acme.URL+"/api/v1/documents", acme.APIKey, nil, http.StatusOK, nil)
+}
+
+func TestSignupRateLimited(t *testing.T) {
+	signupsPerMinute = "3"
+	tc := startServer(t, t.TempDir(), "")
+	// caddy-ratelimit keeps a zone's limiters while any config uses the
+	// zone: load one without it, so later tests start with fresh limiters.
+	t.Cleanup(func() {
+		signupsPerMinute = "1000"
+		tc.InitServer("{\n\tadmin localhost:2999\n}\n", "caddyfile")
+	})
+	for i := range 5 {
+		req, err := http.NewRequest("POST", testBase+"/signup", strings.NewReader(`{"email": "a@b.test", "company": "Limit Co"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := tc.Client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e errorCode
+		json.NewDecoder(resp.Body).Decode(&e)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusTooManyRequests {
+			if e.Error.Code != "rate_limited" || resp.Header.Get("Retry-After") == "" {
+				t.Fatalf("429 with code %q, Retry-After %q", e.Error.Code, resp.Header.Get("Retry-After"))
+			}
+			return
+		}
+		if resp.StatusCode != http.StatusCreated {
+			t.Fatalf("signup %d: status %d", i, resp.StatusCode)
+		}
+	}
+	t.Fatal("5 signups in a row from one address were all accepted, limit 3 a minute")
 }

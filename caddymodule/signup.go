@@ -20,7 +20,7 @@ func init() {
 // Signup creates a tenant and its first admin key from {email, company}
 // (POST on the apex domain). It ends the chain.
 type Signup struct {
-	app *App
+	terminal
 }
 
 // CaddyModule returns the Caddy module information.
@@ -30,20 +30,7 @@ func (Signup) CaddyModule() caddy.ModuleInfo {
 
 // Provision finds the contextlite app.
 func (m *Signup) Provision(ctx caddy.Context) error {
-	var err error
-	m.app, err = contextliteApp(ctx)
-	return err
-}
-
-// ServeHTTP answers the request.
-func (m *Signup) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
-	m.app.signup.ServeHTTP(w, r)
-	return nil
-}
-
-// UnmarshalCaddyfile sets up the handler; it takes no arguments.
-func (m *Signup) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
-	return noArgs(d)
+	return m.provision(ctx, func(a *App) http.Handler { return a.signup })
 }
 
 // Interface guards.
