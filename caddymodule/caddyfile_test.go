@@ -17,7 +17,7 @@ var update = flag.Bool("update", false, "rewrite testdata/Caddyfile.golden.json"
 // ignores (caddy-ratelimit does) shows up as a diff.
 func TestCaddyfileGolden(t *testing.T) {
 	for _, name := range []string{"CONTEXTLITE_ADMIN", "CONTEXTLITE_DATA", "CONTEXTLITE_DOMAIN", "CONTEXTLITE_DATABASE_URL",
-		"CONTEXTLITE_KEY_PEPPER", "CONTEXTLITE_HTTP_PORT", "CONTEXTLITE_HTTPS_PORT"} {
+		"CONTEXTLITE_KEY_PEPPER", "CONTEXTLITE_HTTP_PORT", "CONTEXTLITE_HTTPS_PORT", "CONTEXTLITE_SIGNUPS_PER_MINUTE"} {
 		t.Setenv(name, "")
 		os.Unsetenv(name)
 	}
