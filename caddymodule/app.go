@@ -42,8 +42,6 @@ type App struct {
 	ControlDSN string `json:"control_dsn,omitempty"`
 	// KeyPepper, when set, makes API key hashes HMAC-SHA256 with it.
 	KeyPepper string `json:"key_pepper,omitempty"`
-	// AdminToken guards operator endpoints; empty disables them.
-	AdminToken string `json:"admin_token,omitempty"`
 	// MaxOpenTenants bounds the open tenant databases (default 100).
 	MaxOpenTenants int `json:"max_open_tenants,omitempty"`
 	// Tiers override or add to the default pricing tiers.
@@ -221,7 +219,6 @@ func (a *App) Cleanup() error {
 //		data_dir         <dir>
 //		control_dsn      [postgres://...]
 //		key_pepper       [secret]
-//		admin_token      [secret]
 //		max_open_tenants <n>
 //		tier <name> {
 //			queries_per_month|documents|workspaces|tokens_per_query|rate_per_second|burst <n>
@@ -256,8 +253,6 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			err = optionalArg(d, &a.ControlDSN)
 		case "key_pepper":
 			err = optionalArg(d, &a.KeyPepper)
-		case "admin_token":
-			err = optionalArg(d, &a.AdminToken)
 		case "max_open_tenants":
 			err = intArg(d, &a.MaxOpenTenants)
 		case "tier":
