@@ -12,6 +12,8 @@ import (
 
 	"github.com/caddyserver/caddy/v2/caddytest"
 
+	"github.com/contextlite/cloud/internal/pgtest"
+
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
 	_ "github.com/mholt/caddy-ratelimit"
 )
@@ -31,6 +33,12 @@ var signupsPerMinute = "1000"
 // settings, into the in-process Caddy and returns its tester.
 func startServer(t *testing.T, dataDir, extra string) *caddytest.Tester {
 	t.Helper()
+	return startServerWith(t, dataDir, "", extra)
+}
+
+// startServerWith is startServer with a control-plane DSN (empty: SQLite).
+func startServerWith(t *testing.T, dataDir, dsn, extra string) *caddytest.Tester {
+	t.Helper()
 	raw, err := os.ReadFile("../Caddyfile")
 	if err != nil {
 		t.Fatal(err)
@@ -38,6 +46,7 @@ func startServer(t *testing.T, dataDir, extra string) *caddytest.Tester {
 	for k, v := range map[string]string{
 		"CONTEXTLITE_ADMIN": "localhost:2999", "CONTEXTLITE_DATA": dataDir, "CONTEXTLITE_DOMAIN": "localhost",
 		"CONTEXTLITE_HTTP_PORT": "9080", "CONTEXTLITE_HTTPS_PORT": testHTTPSPort, "CONTEXTLITE_SIGNUPS_PER_MINUTE": signupsPerMinute,
+		"CONTEXTLITE_DATABASE_URL": dsn,
 	} {
 		t.Setenv(k, v)
 	}
@@ -135,8 +144,13 @@ func signup(t *testing.T, tc *caddytest.Tester, company string) signedUp {
 
 func tenantURL(slug string) string { return "https://" + slug + ".localhost:" + testHTTPSPort }
 
+// TestSignupDocumentsAssemble runs the main flow on each control plane.
 func TestSignupDocumentsAssemble(t *testing.T) {
-	tc := startServer(t, t.TempDir(), "")
+	t.Run("sqlite", func(t *testing.T) { signupFlow(t, startServer(t, t.TempDir(), "")) })
+	t.Run("postgres", func(t *testing.T) { signupFlow(t, startServerWith(t, t.TempDir(), pgtest.DSN(t), "")) })
+}
+
+func signupFlow(t *testing.T, tc *caddytest.Tester) {
 	acme := signup(t, tc, "Acme")
 	if acme.URL != tenantURL(acme.Slug) {
 		t.Fatalf("url = %q, want %q", acme.URL, tenantURL(acme.Slug))
