@@ -47,6 +47,9 @@ type Resolver struct {
 	Tiers   tenancy.Tiers
 }
 
+// fallbackTier gives the limits of a tenant whose tier is not configured.
+const fallbackTier = "free"
+
 // jwtScopes are the scopes of a caller authenticated by JWT.
 var jwtScopes = []string{tenancy.ScopeRead, tenancy.ScopeWrite}
 
@@ -65,7 +68,7 @@ func (r *Resolver) Resolve(ctx context.Context, req *http.Request) (Caller, erro
 	if err != nil {
 		return Caller{}, err
 	}
-	if sub := r.Subdomain(req.Host); sub != "" && sub != c.Tenant.Slug {
+	if sub := r.Subdomain(req.Host); sub != "" && sub != c.Tenant.Slug || r.foreignHost(req.Host) {
 		return Caller{}, &api.Error{Status: http.StatusForbidden, Code: "tenant_mismatch",
 			Message: "the credential belongs to another tenant than the subdomain names"}
 	}
@@ -76,7 +79,10 @@ func (r *Resolver) Resolve(ctx context.Context, req *http.Request) (Caller, erro
 	default:
 		return Caller{}, unauthorized("invalid_credentials", "the credential is not valid")
 	}
-	tier, _ := r.Tiers.Get(c.Tenant.Tier)
+	tier, ok := r.Tiers.Get(c.Tenant.Tier)
+	if !ok {
+		tier, _ = r.Tiers.Get(fallbackTier) // an unknown tier never lifts the limits
+	}
 	c.Principal.TenantID = c.Tenant.ID
 	c.Principal.TokensPerQuery = tier.TokensPerQuery
 	return c, nil
@@ -146,15 +152,26 @@ func (r *Resolver) tenantFor(ctx context.Context, name string) (tenancy.Tenant, 
 // Subdomain returns the tenant label of host under the apex domain, or ""
 // for the apex itself and other hosts.
 func (r *Resolver) Subdomain(host string) string {
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	host = strings.ToLower(strings.TrimSuffix(host, "."))
-	label, ok := strings.CutSuffix(host, "."+strings.ToLower(r.Domain))
+	label, ok := strings.CutSuffix(normalizeHost(host), "."+strings.ToLower(r.Domain))
 	if !ok || label == "" || strings.Contains(label, ".") {
 		return ""
 	}
 	return label
+}
+
+// foreignHost reports whether host is below the apex domain but names no
+// single tenant label (such as x.acme.example.com).
+func (r *Resolver) foreignHost(host string) bool {
+	h := normalizeHost(host)
+	return strings.HasSuffix(h, "."+strings.ToLower(r.Domain)) && r.Subdomain(h) == ""
+}
+
+// normalizeHost lowercases host and drops its port and final dot.
+func normalizeHost(host string) string {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	return strings.ToLower(strings.TrimSuffix(host, "."))
 }
 
 func unauthorized(code, msg string) *api.Error {
@@ -167,7 +184,7 @@ var ErrUnknownHost = errors.New("host belongs to no tenant")
 // HostAllowed reports whether host is the apex domain or the subdomain of
 // an active tenant, so a certificate may be issued for it.
 func (r *Resolver) HostAllowed(ctx context.Context, host string) error {
-	if strings.EqualFold(strings.TrimSuffix(host, "."), r.Domain) {
+	if normalizeHost(host) == strings.ToLower(r.Domain) {
 		return nil
 	}
 	sub := r.Subdomain(host)
