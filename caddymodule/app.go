@@ -102,7 +102,8 @@ func (a *App) Provision(ctx caddy.Context) error {
 	}
 	a.poolKey = a.DataDir + "\x00" + a.ControlDSN
 	val, _, err := pool.LoadOrNew(a.poolKey, func() (caddy.Destructor, error) {
-		return openShared(ctx, a.DataDir, a.ControlDSN, a.MaxOpenTenants)
+		// The state outlives this config, so not its context.
+		return openShared(context.WithoutCancel(ctx), a.DataDir, a.ControlDSN, a.MaxOpenTenants)
 	})
 	if err != nil {
 		return err
@@ -185,11 +186,15 @@ func (a *App) Start() error {
 	if v, err := a.ctx.AppIfConfigured("http"); err == nil && v.(*caddyhttp.App).HTTPSPort != 0 {
 		port = ":" + strconv.Itoa(v.(*caddyhttp.App).HTTPSPort)
 	}
-	fields := []zap.Field{zap.String("domain", a.Domain), zap.String("data_dir", a.DataDir),
-		zap.String("signup", `curl -k https://`+a.Domain+port+`/signup -d '{"email": "you@example.com", "company": "Acme"}'`)}
+	trust := "-k"
+	fields := []zap.Field{zap.String("domain", a.Domain), zap.String("data_dir", a.DataDir)}
 	if fs, ok := a.storage.(*certmagic.FileStorage); ok {
-		fields = append(fields, zap.String("local_ca_root", filepath.Join(fs.Path, "pki", "authorities", "local", "root.crt")))
+		root := filepath.Join(fs.Path, "pki", "authorities", "local", "root.crt")
+		trust = "--cacert " + root
+		fields = append(fields, zap.String("local_ca_root", root))
 	}
+	fields = append(fields, zap.String("signup",
+		"curl "+trust+" https://"+a.Domain+port+`/signup -d '{"email": "you@example.com", "company": "Acme"}'`))
 	a.logger.Info("contextlite ready", fields...)
 	return nil
 }
