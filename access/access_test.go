@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/contextlite/cloud/access"
 	"github.com/contextlite/cloud/api"
@@ -425,5 +426,34 @@ func TestResolveEdgeHosts(t *testing.T) {
 	}
 	if c.Principal.TokensPerQuery != 4000 {
 		t.Fatalf("unknown tier: TokensPerQuery = %d, want the free tier's 4000", c.Principal.TokensPerQuery)
+	}
+}
+
+// countingFinder counts the lookups that reach the store.
+type countingFinder struct {
+	access.TenantFinder
+	calls int
+}
+
+func (f *countingFinder) TenantBySlug(ctx context.Context, slug string) (tenancy.Tenant, error) {
+	f.calls++
+	return f.TenantFinder.TenantBySlug(ctx, slug)
+}
+
+func TestCacheTenants(t *testing.T) {
+	f := newFixture(t)
+	counting := &countingFinder{TenantFinder: f.store}
+	cached := access.CacheTenants(counting, time.Minute)
+	for range 3 {
+		got, err := cached.TenantBySlug(context.Background(), "acme")
+		if err != nil || got.ID != f.acme.Tenant.ID {
+			t.Fatalf("TenantBySlug = %+v, %v", got, err)
+		}
+	}
+	if counting.calls != 1 {
+		t.Fatalf("%d store lookups for 3 cached calls, want 1", counting.calls)
+	}
+	if _, err := cached.TenantBySlug(context.Background(), "nobody"); !errors.Is(err, tenancy.ErrNotFound) {
+		t.Fatalf("unknown slug: %v", err)
 	}
 }

@@ -59,10 +59,12 @@ type App struct {
 	signup   *api.Signup
 	ctx      caddy.Context
 	logger   *zap.Logger
-	storage  certmagic.Storage
 	stop     context.CancelFunc
 	stopped  chan struct{}
 }
+
+// tenantCacheTTL is how long JWT callers' tenants are cached, like API keys.
+const tenantCacheTTL = 30 * time.Second
 
 // pool holds the engine and control plane of each data dir and DSN.
 var pool = caddy.NewUsagePool()
@@ -88,7 +90,6 @@ func (App) CaddyModule() caddy.ModuleInfo {
 func (a *App) Provision(ctx caddy.Context) error {
 	a.ctx = ctx
 	a.logger = ctx.Logger()
-	a.storage = ctx.Storage()
 	if a.Domain == "" {
 		a.Domain = "localhost"
 	}
@@ -131,7 +132,7 @@ func (a *App) wire(ctx caddy.Context) error {
 	store, engine := a.shared.store, a.shared.engine
 	hasher := tenancy.Hasher{Pepper: []byte(a.KeyPepper)}
 	a.keys = tenancy.NewAuthenticator(store, hasher, tenancy.AuthOptions{})
-	a.resolver = &access.Resolver{Domain: a.Domain, Keys: a.keys, Tenants: store, Tiers: a.tiers}
+	a.resolver = &access.Resolver{Domain: a.Domain, Keys: a.keys, Tenants: access.CacheTenants(store, tenantCacheTTL), Tiers: a.tiers}
 	if len(a.JWTIssuers) > 0 {
 		verifier, err := jwtauth.New(ctx, a.JWTIssuers)
 		if err != nil {
@@ -188,7 +189,7 @@ func (a *App) Start() error {
 	}
 	trust := "-k"
 	fields := []zap.Field{zap.String("domain", a.Domain), zap.String("data_dir", a.DataDir)}
-	if fs, ok := a.storage.(*certmagic.FileStorage); ok {
+	if fs, ok := a.ctx.Storage().(*certmagic.FileStorage); ok {
 		root := filepath.Join(fs.Path, "pki", "authorities", "local", "root.crt")
 		trust = "--cacert " + root
 		fields = append(fields, zap.String("local_ca_root", root))

@@ -70,10 +70,12 @@ func (t *Tenant) Assemble(ctx context.Context, req Request) (*Result, error) {
 		return nil, err
 	}
 	key := cacheKey(req, t.db.gen.Load())
-	if res := t.db.cache.get(key); res != nil && !req.NoCache {
-		res.Cached = true
-		res.Timings = Timings{TotalMicros: time.Since(start).Microseconds()}
-		return res, nil
+	if !req.NoCache {
+		if res := t.db.cache.get(key); res != nil {
+			res.Cached = true
+			res.Timings = Timings{TotalMicros: time.Since(start).Microseconds()}
+			return res, nil
+		}
 	}
 	cands, terms, err := t.db.candidates(ctx, req.Query, req.Workspace, candidatePool(req.MaxTokens))
 	if err != nil {
