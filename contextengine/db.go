@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -24,6 +25,8 @@ type tenantDB struct {
 	r      *sql.DB
 	search *sql.Stmt     // searchSQL, prepared once per read connection
 	gen    atomic.Uint64 // bumped after every committed write
+	wmu    sync.Mutex    // serialises write transactions with their effects
+	totals atomic.Pointer[Totals]
 	cache  *resultCache
 	stats  *termStats
 	eng    *engineConfig
@@ -60,7 +63,16 @@ func openTenantDB(ctx context.Context, eng *engineConfig, id string) (*tenantDB,
 		r.Close()
 		return nil, fmt.Errorf("tenant %s: prepare search: %w", id, err)
 	}
-	return &tenantDB{id: id, w: w, r: r, search: search, cache: newResultCache(eng.cacheBytes), stats: newTermStats(), eng: eng}, nil
+	totals, err := loadTotals(ctx, w)
+	if err != nil {
+		search.Close()
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("tenant %s: %w", id, err)
+	}
+	db := &tenantDB{id: id, w: w, r: r, search: search, cache: newResultCache(eng.cacheBytes), stats: newTermStats(), eng: eng}
+	db.totals.Store(&totals)
+	return db, nil
 }
 
 func (db *tenantDB) close() error {

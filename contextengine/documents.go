@@ -87,25 +87,24 @@ func (t *Tenant) Add(ctx context.Context, doc NewDocument) (AddResult, error) {
 }
 
 // AddBatch adds or replaces documents in one transaction. Invalid documents
-// get an error in their result and do not stop the others; the returned
-// error is for failures of the whole batch, in which case nothing is stored.
+// and those past the handle's limits get an error in their result and do
+// not stop the others; the returned error is for failures of the whole
+// batch, in which case nothing is stored.
 func (t *Tenant) AddBatch(ctx context.Context, docs []NewDocument) ([]AddResult, error) {
 	preps := t.db.prepareAll(docs)
 	results := make([]AddResult, len(docs))
-	err := t.db.write(ctx, func(tx *sql.Tx) (bool, error) {
-		w, err := newDocWriter(ctx, tx, t.db.eng.now())
+	err := t.db.write(ctx, func(tx *sql.Tx, c *change) error {
+		w, err := newDocWriter(ctx, tx, t.db.eng.now(), c, t.limits, t.db.totals.Load())
 		if err != nil {
-			return false, err
+			return err
 		}
 		defer w.close()
-		changed := false
 		for i := range preps {
 			if results[i], err = w.put(ctx, &preps[i]); err != nil {
-				return false, err
+				return err
 			}
-			changed = changed || results[i].Status != StatusUnchanged && results[i].Err == nil
 		}
-		return changed, nil
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -196,23 +195,39 @@ func indexTerms(text string) (string, uint64) {
 	return b.String(), sh.sum()
 }
 
-// write runs fn in a write transaction and bumps the write generation when
-// fn reports a change, which invalidates cached results.
-func (db *tenantDB) write(ctx context.Context, fn func(tx *sql.Tx) (bool, error)) error {
+// write runs fn in a write transaction, adds the usage events of its
+// change to the outbox in the same transaction, and after the commit
+// updates the totals, bumps the write generation when searchable data
+// changed (which invalidates cached results) and calls the usage hook.
+func (db *tenantDB) write(ctx context.Context, fn func(tx *sql.Tx, c *change) error) error {
+	db.wmu.Lock()
+	defer db.wmu.Unlock()
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("tenant %s: begin: %w", db.id, err)
 	}
 	defer tx.Rollback()
-	changed, err := fn(tx)
-	if err != nil {
+	var c change
+	if err := fn(tx, &c); err != nil {
 		return err
+	}
+	events, err := insertEvents(ctx, tx, c.events(db.eng.now()))
+	if err != nil {
+		return fmt.Errorf("tenant %s: %w", db.id, err)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("tenant %s: commit: %w", db.id, err)
 	}
-	if changed {
+	if c.indexed {
 		db.gen.Add(1)
+	}
+	totals := *db.totals.Load()
+	if c.delta != (Totals{}) {
+		totals = Totals{totals.Documents + c.delta.Documents, totals.Workspaces + c.delta.Workspaces, totals.StorageBytes + c.delta.StorageBytes}
+		db.totals.Store(&totals)
+	}
+	if events = append(c.extra, events...); len(events) > 0 && db.eng.onUsage != nil {
+		db.eng.onUsage(db.id, events, totals)
 	}
 	return nil
 }
@@ -221,13 +236,16 @@ func (db *tenantDB) write(ctx context.Context, fn func(tx *sql.Tx) (bool, error)
 type docWriter struct {
 	tx         *sql.Tx
 	now        int64
+	change     *change
+	limits     Limits
+	base       *Totals // before the transaction
 	workspaces map[string]int64
 	insChunk   *sql.Stmt
 	insFTS     *sql.Stmt
 }
 
-func newDocWriter(ctx context.Context, tx *sql.Tx, now time.Time) (*docWriter, error) {
-	w := &docWriter{tx: tx, now: now.UnixNano(), workspaces: make(map[string]int64)}
+func newDocWriter(ctx context.Context, tx *sql.Tx, now time.Time, c *change, limits Limits, base *Totals) (*docWriter, error) {
+	w := &docWriter{tx: tx, now: now.UnixNano(), change: c, limits: limits, base: base, workspaces: make(map[string]int64)}
 	var err error
 	if w.insChunk, err = tx.PrepareContext(ctx, `INSERT INTO chunks (doc_seq, start_line, end_line, tokens, simhash, content) VALUES (?, ?, ?, ?, ?, ?)`); err != nil {
 		return nil, fmt.Errorf("prepare chunk insert: %w", err)
@@ -270,6 +288,10 @@ func (w *docWriter) put(ctx context.Context, p *prepared) (AddResult, error) {
 	case hash == p.hash && lang == p.doc.Language && meta == p.metadata:
 		return AddResult{ID: id, Status: StatusUnchanged}, nil
 	}
+	delta := int64(len(p.doc.Content)) - size
+	if err := w.change.fits(*w.base, w.limits, 0, delta); err != nil {
+		return AddResult{ID: id, Err: err}, nil
+	}
 	if _, err := w.tx.ExecContext(ctx, `DELETE FROM chunks WHERE doc_seq = ?`, seq); err != nil {
 		return AddResult{}, fmt.Errorf("replace chunks: %w", err)
 	}
@@ -281,10 +303,16 @@ func (w *docWriter) put(ctx context.Context, p *prepared) (AddResult, error) {
 	if err := w.insertChunks(ctx, p, seq, wsID); err != nil {
 		return AddResult{}, err
 	}
-	return AddResult{ID: id, Status: StatusUpdated, SizeDelta: int64(len(p.doc.Content)) - size}, nil
+	w.change.indexed = true
+	w.change.delta.StorageBytes += delta
+	return AddResult{ID: id, Status: StatusUpdated, SizeDelta: delta}, nil
 }
 
 func (w *docWriter) insert(ctx context.Context, p *prepared, wsID int64) (AddResult, error) {
+	size := int64(len(p.doc.Content))
+	if err := w.change.fits(*w.base, w.limits, 1, size); err != nil {
+		return AddResult{Err: err}, nil
+	}
 	id := p.doc.ID
 	if id == "" {
 		id = newDocumentID()
@@ -310,7 +338,11 @@ func (w *docWriter) insert(ctx context.Context, p *prepared, wsID int64) (AddRes
 	if err := w.insertChunks(ctx, p, seq, wsID); err != nil {
 		return AddResult{}, err
 	}
-	return AddResult{ID: id, Status: StatusCreated, SizeDelta: int64(len(p.doc.Content))}, nil
+	w.change.indexed = true
+	w.change.added++
+	w.change.delta.Documents++
+	w.change.delta.StorageBytes += size
+	return AddResult{ID: id, Status: StatusCreated, SizeDelta: size}, nil
 }
 
 func (w *docWriter) insertChunks(ctx context.Context, p *prepared, seq, wsID int64) error {
@@ -450,15 +482,18 @@ func decodeCursor(cursor string) (int64, error) {
 // bytes freed.
 func (t *Tenant) Delete(ctx context.Context, id string) (int64, error) {
 	var size int64
-	err := t.db.write(ctx, func(tx *sql.Tx) (bool, error) {
+	err := t.db.write(ctx, func(tx *sql.Tx, c *change) error {
 		err := tx.QueryRowContext(ctx, `DELETE FROM documents WHERE id = ? RETURNING size_bytes`, id).Scan(&size)
 		if errors.Is(err, sql.ErrNoRows) {
-			return false, fmt.Errorf("%w: %s", ErrNotFound, id)
+			return fmt.Errorf("%w: %s", ErrNotFound, id)
 		}
 		if err != nil {
-			return false, fmt.Errorf("delete document: %w", err)
+			return fmt.Errorf("delete document: %w", err)
 		}
-		return true, nil
+		c.indexed = true
+		c.deleted = 1
+		c.delta = Totals{Documents: -1, StorageBytes: -size}
+		return nil
 	})
 	return size, err
 }

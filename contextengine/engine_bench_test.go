@@ -175,10 +175,10 @@ func chunkTexts(docs []NewDocument) []string {
 // writePrepared stores prepared documents the way AddBatch does.
 func writePrepared(b *testing.B, tn *Tenant, preps []prepared) {
 	ctx := context.Background()
-	err := tn.db.write(ctx, func(tx *sql.Tx) (bool, error) {
-		w, err := newDocWriter(ctx, tx, tn.db.eng.now())
+	err := tn.db.write(ctx, func(tx *sql.Tx, c *change) error {
+		w, err := newDocWriter(ctx, tx, tn.db.eng.now(), c, Limits{}, tn.db.totals.Load())
 		if err != nil {
-			return false, err
+			return err
 		}
 		defer w.close()
 		for i := range preps {
@@ -187,10 +187,10 @@ func writePrepared(b *testing.B, tn *Tenant, preps []prepared) {
 				err = res.Err
 			}
 			if err != nil {
-				return false, err
+				return err
 			}
 		}
-		return true, nil
+		return nil
 	})
 	if err != nil {
 		b.Fatal(err)

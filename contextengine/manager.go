@@ -30,6 +30,7 @@ type Options struct {
 	CacheBytes       int           // assembled-result cache per open tenant (default 4 MiB)
 	RecencyHalfLife  time.Duration // age at which recency is 0.5 (default 7 days)
 	Tokens           TokenCounter  // default: exact o200k_base counts
+	OnUsage          UsageHook     // called after each write that records usage
 	Now              func() time.Time
 }
 
@@ -41,6 +42,7 @@ type engineConfig struct {
 	maxDocBytes int
 	halfLife    time.Duration
 	tokens      TokenCounter
+	onUsage     UsageHook
 	now         func() time.Time
 }
 
@@ -111,6 +113,7 @@ func resolveOptions(opts Options) (*engineConfig, error) {
 		maxDocBytes: defaultInt(opts.MaxDocumentBytes, 1<<20),
 		halfLife:    opts.RecencyHalfLife,
 		tokens:      opts.Tokens,
+		onUsage:     opts.OnUsage,
 		now:         opts.Now,
 	}
 	if eng.halfLife <= 0 {
@@ -157,6 +160,21 @@ func (m *Manager) Create(ctx context.Context, id string) error {
 		return err
 	}
 	return db.close()
+}
+
+// TenantIDs lists the tenants that have a database, in no set order.
+func (m *Manager) TenantIDs() ([]string, error) {
+	dirs, err := os.ReadDir(filepath.Join(m.eng.dataDir, "tenants"))
+	if err != nil {
+		return nil, fmt.Errorf("list tenants: %w", err)
+	}
+	ids := make([]string, 0, len(dirs))
+	for _, d := range dirs {
+		if d.IsDir() && ValidateTenantID(d.Name()) == nil {
+			ids = append(ids, d.Name())
+		}
+	}
+	return ids, nil
 }
 
 // Exists reports whether a tenant database exists.
@@ -368,6 +386,7 @@ type Tenant struct {
 	db      *tenantDB
 	release func()
 	once    sync.Once
+	limits  Limits
 }
 
 // ID returns the tenant id.

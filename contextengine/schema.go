@@ -50,6 +50,18 @@ var migrations = []string{
 	CREATE TRIGGER chunks_fts_delete AFTER DELETE ON chunks BEGIN
 		DELETE FROM chunks_fts WHERE rowid = old.id;
 	END;`,
+	// The usage outbox: events written with the changes they meter, shipped
+	// to the control plane in batches and kept a while after.
+	`CREATE TABLE usage_outbox (
+		seq         INTEGER PRIMARY KEY,
+		event_id    TEXT NOT NULL UNIQUE,
+		meter       TEXT NOT NULL,
+		quantity    INTEGER NOT NULL,
+		occurred_at INTEGER NOT NULL,
+		shipped_at  INTEGER
+	);
+	CREATE INDEX usage_outbox_unshipped ON usage_outbox (seq) WHERE shipped_at IS NULL;
+	CREATE INDEX usage_outbox_time ON usage_outbox (occurred_at);`,
 }
 
 // migrate brings a tenant database to the latest schema version.

@@ -48,21 +48,26 @@ func lookupWorkspace(ctx context.Context, q querier, name string) (int64, error)
 	return id, nil
 }
 
-// CreateWorkspace adds a workspace; ErrWorkspaceExists if it exists.
+// CreateWorkspace adds a workspace; ErrWorkspaceExists if it exists, a
+// LimitError if the handle's limits allow no more workspaces.
 func (t *Tenant) CreateWorkspace(ctx context.Context, name string) error {
 	if err := ValidateWorkspace(name); err != nil {
 		return err
 	}
-	return t.db.write(ctx, func(tx *sql.Tx) (bool, error) {
+	return t.db.write(ctx, func(tx *sql.Tx, c *change) error {
+		if max := t.limits.Workspaces; max > 0 && t.db.totals.Load().Workspaces >= max {
+			return &LimitError{LimitWorkspaces, max}
+		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO workspaces (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`,
 			name, t.db.eng.now().Unix())
 		if err != nil {
-			return false, fmt.Errorf("create workspace: %w", err)
+			return fmt.Errorf("create workspace: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return false, fmt.Errorf("%w: %s", ErrWorkspaceExists, name)
+			return fmt.Errorf("%w: %s", ErrWorkspaceExists, name)
 		}
-		return true, nil
+		c.delta.Workspaces = 1
+		return nil
 	})
 }
 
@@ -71,16 +76,36 @@ func (t *Tenant) DeleteWorkspace(ctx context.Context, name string) error {
 	if name == DefaultWorkspace {
 		return invalid("the default workspace cannot be deleted")
 	}
-	return t.db.write(ctx, func(tx *sql.Tx) (bool, error) {
+	return t.db.write(ctx, func(tx *sql.Tx, c *change) error {
+		var docs, bytes int64
+		err := tx.QueryRowContext(ctx, `SELECT count(d.seq), coalesce(sum(d.size_bytes), 0) FROM workspaces w
+			LEFT JOIN documents d ON d.workspace_id = w.id WHERE w.name = ?`, name).Scan(&docs, &bytes)
+		if err != nil {
+			return fmt.Errorf("delete workspace: %w", err)
+		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM workspaces WHERE name = ?`, name)
 		if err != nil {
-			return false, fmt.Errorf("delete workspace: %w", err)
+			return fmt.Errorf("delete workspace: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return false, fmt.Errorf("%w: %s", ErrWorkspaceMissing, name)
+			return fmt.Errorf("%w: %s", ErrWorkspaceMissing, name)
 		}
-		return true, nil
+		c.indexed = docs > 0
+		c.deleted = docs
+		c.delta = Totals{Documents: -docs, Workspaces: -1, StorageBytes: -bytes}
+		return nil
 	})
+}
+
+// loadTotals counts what a tenant stores.
+func loadTotals(ctx context.Context, q querier) (Totals, error) {
+	var t Totals
+	err := q.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM documents), (SELECT count(*) FROM workspaces),
+		(SELECT coalesce(sum(size_bytes), 0) FROM documents)`).Scan(&t.Documents, &t.Workspaces, &t.StorageBytes)
+	if err != nil {
+		return t, fmt.Errorf("count totals: %w", err)
+	}
+	return t, nil
 }
 
 // Workspaces lists the workspaces with their totals, by name.
