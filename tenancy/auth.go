@@ -14,6 +14,7 @@ type AuthOptions struct {
 	PositiveTTL time.Duration    // how long a found key is cached (default 30s)
 	NegativeTTL time.Duration    // how long an unknown key is cached (default 10s)
 	MaxEntries  int              // cached keys at most (default 100000)
+	MaxStale    time.Duration    // how long past its TTL a found key serves while the store fails (default 1h)
 	Now         func() time.Time // default time.Now
 }
 
@@ -22,6 +23,11 @@ const flushInterval = 10 * time.Second
 
 // finalFlushTimeout bounds the flush Run makes when it stops.
 const finalFlushTimeout = 5 * time.Second
+
+// staleRetry is how long a stale entry is served after a failed reload
+// before the store is tried again, so that requests do not all wait on a
+// store that is down.
+const staleRetry = 5 * time.Second
 
 // Authenticator checks API keys against a Store, caching what it finds
 // (and what it does not) for a while. It is safe for concurrent use.
@@ -36,11 +42,14 @@ type Authenticator struct {
 }
 
 // authEntry is a cached lookup: the key and its tenant, or found false.
+// A found entry past expires still serves, until staleUntil, when the
+// store fails to reload it.
 type authEntry struct {
-	key     APIKey
-	tenant  Tenant
-	found   bool
-	expires time.Time
+	key        APIKey
+	tenant     Tenant
+	found      bool
+	expires    time.Time
+	staleUntil time.Time
 }
 
 // NewAuthenticator returns an Authenticator of the keys in store, hashed by h.
@@ -54,6 +63,9 @@ func NewAuthenticator(store Store, h Hasher, opts AuthOptions) *Authenticator {
 	if opts.MaxEntries <= 0 {
 		opts.MaxEntries = 100000
 	}
+	if opts.MaxStale <= 0 {
+		opts.MaxStale = time.Hour
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -65,20 +77,17 @@ func NewAuthenticator(store Store, h Hasher, opts AuthOptions) *Authenticator {
 // key's format first (ErrMalformedKey, without a lookup), then the cache,
 // then the store. It fails with ErrInvalidKey for an unknown key,
 // ErrKeyRevoked or ErrKeyExpired. The tenant may be of any status. The
-// time of use is kept in memory until Flush.
+// time of use is kept in memory until Flush. While the store fails, a
+// key found before keeps working for MaxStale past its cache TTL.
 func (a *Authenticator) Authenticate(ctx context.Context, plaintext string) (APIKey, Tenant, error) {
 	if err := CheckKey(plaintext); err != nil {
 		return APIKey{}, Tenant{}, err
 	}
 	hash := a.hasher.Hash(plaintext)
 	now := a.opts.Now()
-	e, ok := a.cached(hash, now)
-	if !ok {
-		var err error
-		if e, err = a.load(ctx, hash); err != nil {
-			return APIKey{}, Tenant{}, err
-		}
-		a.remember(hash, e, now)
+	e, err := a.lookup(ctx, hash, now)
+	if err != nil {
+		return APIKey{}, Tenant{}, err
 	}
 	switch {
 	case !e.found:
@@ -94,12 +103,53 @@ func (a *Authenticator) Authenticate(ctx context.Context, plaintext string) (API
 	return e.key, e.tenant, nil
 }
 
-// cached returns the unexpired cache entry of hash.
-func (a *Authenticator) cached(hash []byte, now time.Time) (authEntry, bool) {
+// lookup returns the entry of hash: the cached one until it expires,
+// then the store's. When the store fails (other than ErrNotFound), a
+// found entry serves on until its staleUntil.
+func (a *Authenticator) lookup(ctx context.Context, hash []byte, now time.Time) (authEntry, error) {
+	old, ok := a.cached(hash)
+	if ok && now.Before(old.expires) {
+		return old, nil
+	}
+	e, err := a.load(ctx, hash)
+	switch {
+	case err == nil:
+		a.remember(hash, e, now)
+		return e, nil
+	case ok && old.found && now.Before(old.staleUntil) && !errors.Is(err, ErrNotFound):
+		a.retryLater(hash, old, now)
+		return old, nil
+	case ok && errors.Is(err, ErrNotFound):
+		a.drop(hash) // its tenant is gone: never serve it stale
+	}
+	return authEntry{}, err
+}
+
+// cached returns the cache entry of hash, expired or not.
+func (a *Authenticator) cached(hash []byte) (authEntry, bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	e, ok := a.entries[string(hash)]
-	return e, ok && now.Before(e.expires)
+	return e, ok
+}
+
+// retryLater serves the stale entry e of hash without asking the store
+// for staleRetry more (at most until its staleUntil), unless the entry
+// was replaced or forgotten meanwhile.
+func (a *Authenticator) retryLater(hash []byte, e authEntry, now time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if cur, ok := a.entries[string(hash)]; ok && cur.expires.Equal(e.expires) && cur.staleUntil.Equal(e.staleUntil) {
+		cur.expires = minTime(now.Add(staleRetry), cur.staleUntil)
+		a.entries[string(hash)] = cur
+	}
+}
+
+// drop removes the cache entry of hash.
+func (a *Authenticator) drop(hash []byte) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.entries, string(hash))
 }
 
 // load looks hash up in the store; an unknown key is found false.
@@ -121,14 +171,20 @@ func (a *Authenticator) load(ctx context.Context, hash []byte) (authEntry, error
 	return authEntry{key: k, tenant: t, found: true}, nil
 }
 
-// remember caches e under hash; when the cache is full, it first drops
-// an arbitrary entry.
+// remember caches e, just loaded, under hash.
 func (a *Authenticator) remember(hash []byte, e authEntry, now time.Time) {
-	ttl := a.opts.NegativeTTL
+	e.expires = now.Add(a.opts.NegativeTTL)
+	e.staleUntil = e.expires
 	if e.found {
-		ttl = a.opts.PositiveTTL
+		e.expires = now.Add(a.opts.PositiveTTL)
+		e.staleUntil = e.expires.Add(a.opts.MaxStale)
 	}
-	e.expires = now.Add(ttl)
+	a.put(hash, e)
+}
+
+// put caches e under hash; when the cache is full, it first drops an
+// arbitrary entry.
+func (a *Authenticator) put(hash []byte, e authEntry) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if _, ok := a.entries[string(hash)]; !ok && len(a.entries) >= a.opts.MaxEntries {
@@ -195,13 +251,23 @@ func (a *Authenticator) Run(ctx context.Context) {
 	}
 }
 
-// sweep drops the cache entries expired at now.
+// sweep drops the cache entries that can no longer serve at now, not
+// even stale.
 func (a *Authenticator) sweep(now time.Time) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for h, e := range a.entries {
-		if !now.Before(e.expires) {
+		if !now.Before(e.staleUntil) { // never before expires
+
 			delete(a.entries, h)
 		}
 	}
+}
+
+// minTime returns the earlier of a and b.
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }

@@ -9,23 +9,46 @@ import (
 	"time"
 )
 
-// countingStore counts lookups and can fail TouchKeys.
+// errDown is the error of a store that cannot be reached.
+var errDown = errors.New("database down")
+
+// countingStore counts lookups and can fail TouchKeys, or all lookups
+// (down), or find no tenants (tenantsGone).
 type countingStore struct {
 	Store
-	lookups   atomic.Int64
-	touches   atomic.Int64
-	failTouch atomic.Bool
+	lookups     atomic.Int64
+	touches     atomic.Int64
+	failTouch   atomic.Bool
+	down        atomic.Bool
+	tenantsGone atomic.Bool
+	duringTouch func() // called in each TouchKeys, if set
 }
 
 func (c *countingStore) KeyByHash(ctx context.Context, hash []byte) (APIKey, error) {
 	c.lookups.Add(1)
+	if c.down.Load() {
+		return APIKey{}, errDown
+	}
 	return c.Store.KeyByHash(ctx, hash)
+}
+
+func (c *countingStore) Tenant(ctx context.Context, id string) (Tenant, error) {
+	switch {
+	case c.down.Load():
+		return Tenant{}, errDown
+	case c.tenantsGone.Load():
+		return Tenant{}, ErrNotFound
+	}
+	return c.Store.Tenant(ctx, id)
 }
 
 func (c *countingStore) TouchKeys(ctx context.Context, lastUsed map[string]time.Time) error {
 	c.touches.Add(1)
+	if c.duringTouch != nil {
+		c.duringTouch()
+	}
 	if c.failTouch.Load() {
-		return errors.New("database down")
+		return errDown
 	}
 	return c.Store.TouchKeys(ctx, lastUsed)
 }
@@ -229,4 +252,148 @@ func TestAuthenticateConcurrent(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+func TestAuthenticateStaleIfError(t *testing.T) {
+	f := newAuthFixture(t, AuthOptions{PositiveTTL: time.Minute, MaxStale: 10 * time.Minute})
+	key := f.res.APIKey
+	unknown, err := NewKey(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.check(t, "first use", key, nil, 1)
+	f.store.down.Store(true)
+	f.check(t, "down, cached", key, nil, 1)
+	f.clock.Add(time.Minute)
+	f.auth.sweep(f.clock.Now()) // keeps what may serve stale
+	f.check(t, "down, expired: stale", key, nil, 2)
+	f.clock.Add(staleRetry - time.Second)
+	f.check(t, "down, stale, before the retry", key, nil, 2)
+	f.clock.Add(time.Second)
+	f.check(t, "down, stale, retried", key, nil, 3)
+	f.check(t, "down, unknown key", unknown, errDown, 4)
+
+	f.clock.Add(10*time.Minute - staleRetry - time.Second) // a second before the stale limit
+	f.check(t, "down, stale, at the limit", key, nil, 5)
+	f.clock.Add(time.Second)
+	f.check(t, "down, past the stale limit", key, errDown, 6)
+	f.auth.sweep(f.clock.Now())
+	if n := len(f.auth.entries); n != 0 {
+		t.Errorf("%d cache entries after the stale limit and a sweep, want 0", n)
+	}
+
+	f.store.down.Store(false)
+	f.check(t, "up again", key, nil, 7)
+	// The stale limit counts from the last successful load.
+	f.store.down.Store(true)
+	f.clock.Add(5 * time.Minute)
+	f.check(t, "down again: stale", key, nil, 8)
+}
+
+func TestAuthenticateStaleDefault(t *testing.T) {
+	a := NewAuthenticator(nil, Hasher{}, AuthOptions{})
+	if a.opts.MaxStale != time.Hour {
+		t.Errorf("default MaxStale = %v, want 1h", a.opts.MaxStale)
+	}
+}
+
+func TestAuthenticateStaleLimits(t *testing.T) {
+	ctx := context.Background()
+	t.Run("revoked", func(t *testing.T) {
+		f := newAuthFixture(t, AuthOptions{})
+		f.check(t, "before", f.res.APIKey, nil, 1)
+		if err := f.svc.RevokeKey(ctx, f.res.Tenant.ID, f.res.Key.ID); err != nil {
+			t.Fatal(err)
+		}
+		f.clock.Add(30 * time.Second)
+		f.check(t, "reloaded revoked", f.res.APIKey, ErrKeyRevoked, 2)
+		f.store.down.Store(true)
+		f.clock.Add(30 * time.Second)
+		f.check(t, "down, stale revoked", f.res.APIKey, ErrKeyRevoked, 3)
+	})
+	t.Run("expired key", func(t *testing.T) {
+		f := newAuthFixture(t, AuthOptions{})
+		plain, _, err := f.svc.CreateKey(ctx, f.res.Tenant.ID, "ci", []string{"read"}, ptr(f.clock.Now().Add(time.Minute)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.check(t, "before expiry", plain, nil, 1)
+		f.store.down.Store(true)
+		f.clock.Add(40 * time.Second)
+		f.check(t, "down, stale", plain, nil, 2)
+		f.clock.Add(20 * time.Second)
+		f.check(t, "down, stale past the key's expiry", plain, ErrKeyExpired, 3)
+	})
+	t.Run("forgotten", func(t *testing.T) {
+		f := newAuthFixture(t, AuthOptions{})
+		f.check(t, "before", f.res.APIKey, nil, 1)
+		f.store.down.Store(true)
+		f.auth.Forget(f.res.Tenant.ID)
+		f.check(t, "down, forgotten", f.res.APIKey, errDown, 2)
+	})
+	t.Run("unknown", func(t *testing.T) {
+		f := newAuthFixture(t, AuthOptions{})
+		unknown, err := NewKey(true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.check(t, "unknown", unknown, ErrInvalidKey, 1)
+		f.store.down.Store(true)
+		f.clock.Add(10 * time.Second)
+		f.check(t, "down, negative entry expired", unknown, errDown, 2)
+	})
+	t.Run("tenant gone", func(t *testing.T) {
+		f := newAuthFixture(t, AuthOptions{})
+		f.check(t, "before", f.res.APIKey, nil, 1)
+		f.store.tenantsGone.Store(true)
+		f.clock.Add(30 * time.Second)
+		f.check(t, "tenant not found", f.res.APIKey, ErrNotFound, 2)
+		f.store.down.Store(true)
+		f.check(t, "down after not found", f.res.APIKey, errDown, 3)
+	})
+}
+
+// TestFlushKeepsNewerUse checks that times a failed flush puts back do
+// not override uses made meanwhile, and that both reach the store later.
+func TestFlushKeepsNewerUse(t *testing.T) {
+	ctx := context.Background()
+	f := newAuthFixture(t, AuthOptions{})
+	second, _, err := f.svc.CreateKey(ctx, f.res.Tenant.ID, "ci", []string{"read"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.check(t, "use", f.res.APIKey, nil, 1)
+	f.check(t, "use second", second, nil, 2)
+	secondUsed := f.clock.Now()
+	f.clock.Add(time.Second)
+	var newer time.Time
+	f.store.duringTouch = func() {
+		f.store.duringTouch = nil
+		f.clock.Add(time.Second)
+		newer = f.clock.Now()
+		f.check(t, "use during the flush", f.res.APIKey, nil, 2)
+	}
+	f.store.failTouch.Store(true)
+	if err := f.auth.Flush(ctx); !errors.Is(err, errDown) {
+		t.Fatalf("failed Flush = %v, want the store's error", err)
+	}
+	f.store.failTouch.Store(false)
+	if err := f.auth.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := f.svc.Store.Keys(ctx, f.res.Tenant.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]time.Time{f.res.Key.ID: newer}
+	for _, k := range keys {
+		if k.ID != f.res.Key.ID {
+			want[k.ID] = secondUsed
+		}
+	}
+	for _, k := range keys {
+		if k.LastUsedAt == nil || !k.LastUsedAt.Equal(want[k.ID]) {
+			t.Errorf("key %s last used %v, want %v", k.ID, k.LastUsedAt, want[k.ID])
+		}
+	}
 }

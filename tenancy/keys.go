@@ -4,7 +4,6 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/binary"
 	"fmt"
 	"hash/crc32"
 	"math/big"
@@ -69,9 +68,14 @@ func KeyPrefix(s string) string {
 
 // keyChecksum returns the base62 CRC-32 of s.
 func keyChecksum(s string) string {
-	var b [4]byte
-	binary.BigEndian.PutUint32(b[:], crc32.ChecksumIEEE([]byte(s)))
-	return base62(b[:], keyCheckLen)
+	const digits = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" // big.Int's base 62
+	var out [keyCheckLen]byte
+	v := crc32.ChecksumIEEE([]byte(s))
+	for i := len(out) - 1; i >= 0; i-- {
+		out[i] = digits[v%62]
+		v /= 62
+	}
+	return string(out[:])
 }
 
 // base62 returns the big-endian number b in base 62, left-padded with '0'

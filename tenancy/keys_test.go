@@ -1,8 +1,11 @@
 package tenancy
 
 import (
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"hash/crc32"
 	"strings"
 	"testing"
 	"time"
@@ -184,6 +187,19 @@ func TestActive(t *testing.T) {
 	for _, tt := range tests {
 		if got := tt.key.Active(now); got != tt.want {
 			t.Errorf("%s: Active = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+// Keys already issued carry checksums written with math/big's base 62;
+// the arithmetic version must agree with it on every value.
+func TestKeyChecksumMatchesBigBase62(t *testing.T) {
+	for i := range 2000 {
+		s := fmt.Sprintf("clc_live_%033d", i*7919)
+		var b [4]byte
+		binary.BigEndian.PutUint32(b[:], crc32.ChecksumIEEE([]byte(s)))
+		if got, want := keyChecksum(s), base62(b[:], keyCheckLen); got != want {
+			t.Fatalf("keyChecksum(%q) = %s, big.Int gives %s", s, got, want)
 		}
 	}
 }

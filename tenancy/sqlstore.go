@@ -16,14 +16,14 @@ type sqlStore struct {
 	db database
 }
 
-const tenantColumns = "id, slug, name, email, tier, status, stripe_customer_id, stripe_subscription_id, created_at, updated_at"
+const tenantColumns = "id, slug, name, email, tier, status, stripe_customer_id, stripe_subscription_id, created_at, updated_at, billing_anchor"
 
 func scanTenant(row scanner) (Tenant, error) {
 	var t Tenant
-	var created, updated timeCol
+	var created, updated, anchor timeCol
 	err := row.Scan(&t.ID, &t.Slug, &t.Name, &t.Email, &t.Tier, &t.Status,
-		&t.StripeCustomerID, &t.StripeSubscriptionID, &created, &updated)
-	t.CreatedAt, t.UpdatedAt = created.T, updated.T
+		&t.StripeCustomerID, &t.StripeSubscriptionID, &created, &updated, &anchor)
+	t.CreatedAt, t.UpdatedAt, t.BillingAnchor = created.T, updated.T, anchor.T
 	return t, err
 }
 
@@ -34,8 +34,8 @@ func (s *sqlStore) CreateTenant(ctx context.Context, t Tenant) error {
 	if t.UpdatedAt.IsZero() {
 		t.UpdatedAt = t.CreatedAt
 	}
-	n, err := s.db.exec(ctx, "INSERT INTO tenants ("+tenantColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (slug) DO NOTHING",
-		t.ID, t.Slug, t.Name, t.Email, t.Tier, string(t.Status), t.StripeCustomerID, t.StripeSubscriptionID, t.CreatedAt, t.UpdatedAt)
+	n, err := s.db.exec(ctx, "INSERT INTO tenants ("+tenantColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (slug) DO NOTHING",
+		t.ID, t.Slug, t.Name, t.Email, t.Tier, string(t.Status), t.StripeCustomerID, t.StripeSubscriptionID, t.CreatedAt, t.UpdatedAt, nullTime(t.BillingAnchor))
 	if err != nil {
 		return fmt.Errorf("create tenant %s: %w", t.ID, err)
 	}
@@ -85,8 +85,12 @@ func (s *sqlStore) SetStatus(ctx context.Context, id string, st Status) error {
 	return s.updateTenant(ctx, id, "status", string(st))
 }
 
+func (s *sqlStore) SetBillingAnchor(ctx context.Context, id string, anchor time.Time) error {
+	return s.updateTenant(ctx, id, "billing_anchor", nullTime(anchor))
+}
+
 // updateTenant sets one column, named by the caller, and updated_at.
-func (s *sqlStore) updateTenant(ctx context.Context, id, column, value string) error {
+func (s *sqlStore) updateTenant(ctx context.Context, id, column string, value any) error {
 	n, err := s.db.exec(ctx, "UPDATE tenants SET "+column+" = $1, updated_at = $2 WHERE id = $3", value, time.Now(), id)
 	if err != nil {
 		return fmt.Errorf("tenant %s: set %s: %w", id, column, err)
@@ -188,6 +192,14 @@ func (s *sqlStore) TouchKeys(ctx context.Context, lastUsed map[string]time.Time)
 
 func (s *sqlStore) Close() error {
 	return s.db.close()
+}
+
+// nullTime is t as a column value: nil (NULL) when t is zero.
+func nullTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
 }
 
 // notFound turns "no rows" (database/sql's and pgx's, which wraps it)

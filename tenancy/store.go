@@ -40,6 +40,8 @@ type Store interface {
 	SetTier(ctx context.Context, id, tier string) error
 	// SetStatus sets a tenant's status; ErrNotFound if there is no such tenant.
 	SetStatus(ctx context.Context, id string, s Status) error
+	// SetBillingAnchor sets the instant a tenant's billing periods start from (zero clears it); ErrNotFound if there is no such tenant.
+	SetBillingAnchor(ctx context.Context, id string, anchor time.Time) error
 
 	// CreateKey adds k. A zero CreatedAt is set to now.
 	CreateKey(ctx context.Context, k APIKey) error
@@ -57,6 +59,33 @@ type Store interface {
 	// TouchKeys records when keys were last used (key id to time) in one
 	// transaction. It never moves a last use back; unknown ids are ignored.
 	TouchKeys(ctx context.Context, lastUsed map[string]time.Time) error
+
+	// AddUsage stores events in one transaction, skipping those whose
+	// IdempotencyKey is stored already; it returns how many it inserted.
+	AddUsage(ctx context.Context, events []UsageEvent) (int, error)
+	// UsageTotals sums a tenant's events per meter with from <= occurred_at < to.
+	// Meters without events are absent; never nil.
+	UsageTotals(ctx context.Context, tenantID string, from, to time.Time) (map[string]int64, error)
+
+	// AddNotice records n (status pending) unless a notice for the same
+	// tenant, meter, period start and threshold exists; it reports whether it added one.
+	// An empty ID is set to NoticeID's; a zero NextAttempt, CreatedAt or UpdatedAt to now.
+	AddNotice(ctx context.Context, n Notice) (bool, error)
+	// DueNotices returns pending notices whose NextAttempt is at or before now, oldest first, at most limit.
+	DueNotices(ctx context.Context, now time.Time, limit int) ([]Notice, error)
+	// UpdateNotice stores a delivery attempt's outcome: Status, Attempts, NextAttempt, LastError (UpdatedAt set to now); ErrNotFound if there is no such notice.
+	// A zero NextAttempt means due at once for a pending notice, else none.
+	UpdateNotice(ctx context.Context, n Notice) error
+	// Notices returns a tenant's notices of the period starting at periodStart, oldest first; never nil.
+	Notices(ctx context.Context, tenantID string, periodStart time.Time) ([]Notice, error)
+
+	// SetWebhook creates or replaces a tenant's webhook; ErrNotFound if there is no such tenant.
+	// A zero UpdatedAt is set to now.
+	SetWebhook(ctx context.Context, w Webhook) error
+	// Webhook returns a tenant's webhook; ErrNotFound if it has none.
+	Webhook(ctx context.Context, tenantID string) (Webhook, error)
+	// DeleteWebhook removes a tenant's webhook; ErrNotFound if it has none.
+	DeleteWebhook(ctx context.Context, tenantID string) error
 
 	// Close releases the database.
 	Close() error

@@ -3,11 +3,13 @@ package tenancy
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"reflect"
 	"testing"
 	"time"
 
+	"github.com/contextlite/cloud/internal/pgtest"
 	"github.com/contextlite/cloud/migrations"
 )
 
@@ -284,5 +286,309 @@ func TestOpenRejects(t *testing.T) {
 			s.Close()
 			t.Errorf("Open(%q, %q) succeeded", tt.dsn, tt.dir)
 		}
+	}
+}
+
+func TestStoreBillingAnchor(t *testing.T) {
+	eachStore(t, func(t *testing.T, s Store) {
+		ctx := context.Background()
+		acme := mustTenant(t, s, "acme", t0)
+		if acme.BillingAnchor != (time.Time{}) {
+			t.Fatalf("new tenant has anchor %v", acme.BillingAnchor)
+		}
+		anchor := t0.Add(-72 * time.Hour)
+		if err := s.SetBillingAnchor(ctx, acme.ID, anchor); err != nil {
+			t.Fatal(err)
+		}
+		for name, get := range map[string]func() (Tenant, error){
+			"Tenant":       func() (Tenant, error) { return s.Tenant(ctx, acme.ID) },
+			"TenantBySlug": func() (Tenant, error) { return s.TenantBySlug(ctx, "acme") },
+			"Tenants": func() (Tenant, error) {
+				all, err := s.Tenants(ctx)
+				if err != nil || len(all) != 1 {
+					return Tenant{}, fmt.Errorf("%d tenants, %v", len(all), err)
+				}
+				return all[0], nil
+			},
+		} {
+			if got, err := get(); err != nil || !got.BillingAnchor.Equal(anchor) || !got.UpdatedAt.After(acme.UpdatedAt) {
+				t.Errorf("%s after SetBillingAnchor: %+v, %v", name, got, err)
+			}
+		}
+		if err := s.SetBillingAnchor(ctx, acme.ID, time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.Tenant(ctx, acme.ID); err != nil || !got.BillingAnchor.IsZero() {
+			t.Errorf("after clearing the anchor: %v, %v", got.BillingAnchor, err)
+		}
+		if err := s.SetBillingAnchor(ctx, NewTenantID(), anchor); !errors.Is(err, ErrNotFound) {
+			t.Errorf("SetBillingAnchor of nobody = %v, want ErrNotFound", err)
+		}
+
+		// CreateTenant stores an anchor too.
+		tn := Tenant{ID: NewTenantID(), Slug: "anchored", Tier: "free", Status: StatusActive,
+			CreatedAt: t0, UpdatedAt: t0, BillingAnchor: anchor}
+		if err := s.CreateTenant(ctx, tn); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.Tenant(ctx, tn.ID); err != nil || !reflect.DeepEqual(got, tn) {
+			t.Errorf("Tenant = %+v, %v; want %+v", got, err, tn)
+		}
+	})
+}
+
+// usageEvents returns n events of tenant, one quantity each, keyed prefix-i.
+func usageEvents(tenant, meter, prefix string, n int, at time.Time) []UsageEvent {
+	events := make([]UsageEvent, n)
+	for i := range events {
+		events[i] = UsageEvent{TenantID: tenant, Meter: meter, Quantity: 1,
+			IdempotencyKey: fmt.Sprintf("%s-%d", prefix, i), OccurredAt: at.Add(time.Duration(i) * time.Millisecond)}
+	}
+	return events
+}
+
+func TestStoreUsage(t *testing.T) {
+	eachStore(t, func(t *testing.T, s Store) {
+		ctx := context.Background()
+		acme := mustTenant(t, s, "acme", t0)
+		other := mustTenant(t, s, "other", t0)
+		from, to := t0, t0.Add(time.Hour)
+
+		// More than one statement's worth, to cross a chunk boundary.
+		batch := usageEvents(acme.ID, "queries", "q", 1201, t0)
+		batch = append(batch,
+			UsageEvent{acme.ID, "storage_bytes", 1000, "s-1", t0},
+			UsageEvent{acme.ID, "storage_bytes", -300, "s-2", t0.Add(time.Minute)},
+			UsageEvent{acme.ID, "tokens", 7, "t-before", from.Add(-time.Nanosecond * 1000)},
+			UsageEvent{acme.ID, "tokens", 9, "t-at-end", to},
+			UsageEvent{other.ID, "queries", 5, "o-1", t0})
+		if n, err := s.AddUsage(ctx, batch); err != nil || n != len(batch) {
+			t.Fatalf("AddUsage = %d, %v; want %d", n, err, len(batch))
+		}
+		if n, err := s.AddUsage(ctx, batch); err != nil || n != 0 {
+			t.Fatalf("AddUsage retried = %d, %v; want 0", n, err)
+		}
+		// A batch with old and new keys, and a key twice, adds the new ones once.
+		mixed := append(usageEvents(acme.ID, "queries", "q", 3, t0), usageEvents(acme.ID, "queries", "new", 2, t0)...)
+		mixed = append(mixed, mixed[len(mixed)-1])
+		if n, err := s.AddUsage(ctx, mixed); err != nil || n != 2 {
+			t.Fatalf("AddUsage of a mixed batch = %d, %v; want 2", n, err)
+		}
+		if n, err := s.AddUsage(ctx, nil); err != nil || n != 0 {
+			t.Errorf("AddUsage(nil) = %d, %v", n, err)
+		}
+
+		want := map[string]int64{"queries": 1203, "storage_bytes": 700}
+		if got, err := s.UsageTotals(ctx, acme.ID, from, to); err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("UsageTotals = %v, %v; want %v", got, err, want)
+		}
+		if got, err := s.UsageTotals(ctx, other.ID, from, to); err != nil || !reflect.DeepEqual(got, map[string]int64{"queries": 5}) {
+			t.Errorf("UsageTotals of other = %v, %v", got, err)
+		}
+		if got, err := s.UsageTotals(ctx, acme.ID, to.Add(time.Hour), to.Add(2*time.Hour)); err != nil || got == nil || len(got) != 0 {
+			t.Errorf("UsageTotals of an empty range = %#v, %v; want an empty map", got, err)
+		}
+
+		// An invalid event fails the whole batch.
+		bad := append(usageEvents(acme.ID, "queries", "bad", 2, t0), UsageEvent{TenantID: acme.ID, Meter: "queries", Quantity: 1, OccurredAt: t0})
+		if n, err := s.AddUsage(ctx, bad); err == nil || n != 0 {
+			t.Errorf("AddUsage with an event without key = %d, %v; want an error", n, err)
+		}
+		// So does an unknown tenant, in one transaction.
+		unknown := append(usageEvents(acme.ID, "queries", "tx", 2, t0), usageEvents(NewTenantID(), "queries", "tx-unknown", 1, t0)...)
+		if _, err := s.AddUsage(ctx, unknown); err == nil {
+			t.Error("AddUsage with an unknown tenant succeeded")
+		}
+		if got, err := s.UsageTotals(ctx, acme.ID, from, to); err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("UsageTotals after failed batches = %v, %v; want %v", got, err, want)
+		}
+	})
+}
+
+func TestStoreNotices(t *testing.T) {
+	eachStore(t, func(t *testing.T, s Store) {
+		ctx := context.Background()
+		acme := mustTenant(t, s, "acme", t0)
+		other := mustTenant(t, s, "other", t0)
+		period := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+		notice := func(tn Tenant, meter string, threshold int, created time.Time) Notice {
+			return Notice{TenantID: tn.ID, Meter: meter, PeriodStart: period, Threshold: threshold,
+				Payload: []byte(`{"meter":"` + meter + `"}`), CreatedAt: created}
+		}
+		n80 := notice(acme, "queries", 80, t0.Add(time.Minute))
+		n100 := notice(acme, "queries", 100, t0)
+		tok := notice(acme, "tokens", 80, t0.Add(2*time.Minute))
+		tok.NextAttempt = t0.Add(time.Hour)
+		for _, n := range []Notice{n80, n100, tok, notice(other, "queries", 80, t0)} {
+			if added, err := s.AddNotice(ctx, n); err != nil || !added {
+				t.Fatalf("AddNotice(%s %d) = %v, %v", n.Meter, n.Threshold, added, err)
+			}
+		}
+		again := n80
+		again.Payload, again.CreatedAt = []byte(`{}`), t0.Add(time.Hour)
+		if added, err := s.AddNotice(ctx, again); err != nil || added {
+			t.Errorf("AddNotice twice = %v, %v; want false", added, err)
+		}
+		nextPeriod := notice(acme, "queries", 80, t0)
+		nextPeriod.PeriodStart = period.AddDate(0, 1, 0)
+		if added, err := s.AddNotice(ctx, nextPeriod); err != nil || !added {
+			t.Errorf("AddNotice of the next period = %v, %v", added, err)
+		}
+
+		got, err := s.Notices(ctx, acme.ID, period)
+		if err != nil || len(got) != 3 {
+			t.Fatalf("Notices = %+v, %v; want 3", got, err)
+		}
+		wantN100 := n100
+		wantN100.ID = NoticeID(acme.ID, "queries", period, 100)
+		wantN100.Status, wantN100.NextAttempt, wantN100.UpdatedAt = NoticePending, t0, t0
+		if !reflect.DeepEqual(got[0], wantN100) {
+			t.Errorf("Notices[0] = %+v, want %+v", got[0], wantN100)
+		}
+		if got[1].Threshold != 80 || got[1].Meter != "queries" || string(got[1].Payload) != `{"meter":"queries"}` || got[2].Meter != "tokens" {
+			t.Errorf("Notices = %+v; want queries 100, queries 80 (first payload), tokens 80", got)
+		}
+		if got, err := s.Notices(ctx, acme.ID, period.Add(time.Hour)); err != nil || got == nil || len(got) != 0 {
+			t.Errorf("Notices of another period = %#v, %v; want empty", got, err)
+		}
+
+		due, err := s.DueNotices(ctx, t0.Add(30*time.Minute), 10)
+		if err != nil || len(due) != 4 {
+			t.Fatalf("DueNotices = %+v, %v; want 4 (not tokens)", due, err)
+		}
+		for _, n := range due {
+			if n.Meter == "tokens" {
+				t.Errorf("DueNotices returned a notice due later: %+v", n)
+			}
+		}
+		if due, err := s.DueNotices(ctx, t0.Add(time.Hour), 2); err != nil || len(due) != 2 || !due[0].CreatedAt.Equal(t0) || !due[1].CreatedAt.Equal(t0) {
+			t.Errorf("DueNotices with limit 2 = %+v, %v; want the two oldest", due, err)
+		}
+
+		// A failed attempt moves the next one later; delivery takes it off the queue.
+		retry := wantN100
+		retry.Attempts, retry.NextAttempt, retry.LastError = 1, t0.Add(2*time.Hour), "503 Service Unavailable"
+		if err := s.UpdateNotice(ctx, retry); err != nil {
+			t.Fatal(err)
+		}
+		delivered := got[1]
+		delivered.Status, delivered.Attempts, delivered.NextAttempt = NoticeDelivered, 1, time.Time{}
+		if err := s.UpdateNotice(ctx, delivered); err != nil {
+			t.Fatal(err)
+		}
+		due, err = s.DueNotices(ctx, t0.Add(time.Hour), 10)
+		if err != nil || len(due) != 3 {
+			t.Fatalf("DueNotices after updates = %+v, %v; want other's, next period's and tokens", due, err)
+		}
+		for _, n := range due {
+			if n.ID == retry.ID || n.ID == delivered.ID {
+				t.Errorf("DueNotices returned %s", n.ID)
+			}
+		}
+		got, err = s.Notices(ctx, acme.ID, period)
+		if err != nil || len(got) != 3 {
+			t.Fatalf("Notices = %+v, %v", got, err)
+		}
+		if g := got[0]; g.Status != NoticePending || g.Attempts != 1 || !g.NextAttempt.Equal(retry.NextAttempt) ||
+			g.LastError != retry.LastError || !g.UpdatedAt.After(t0) || !g.CreatedAt.Equal(t0) {
+			t.Errorf("after a failed attempt: %+v", g)
+		}
+		if g := got[1]; g.Status != NoticeDelivered || g.Attempts != 1 || !g.NextAttempt.IsZero() {
+			t.Errorf("after delivery: %+v", g)
+		}
+		if due, err := s.DueNotices(ctx, t0.Add(2*time.Hour), 10); err != nil || len(due) != 4 {
+			t.Errorf("DueNotices at the retry = %d notices, %v; want 4", len(due), err)
+		}
+
+		missing := retry
+		missing.ID = "nobody/queries/x/80"
+		if err := s.UpdateNotice(ctx, missing); !errors.Is(err, ErrNotFound) {
+			t.Errorf("UpdateNotice of a missing notice = %v, want ErrNotFound", err)
+		}
+		retry.Status = "lost"
+		if err := s.UpdateNotice(ctx, retry); err == nil || errors.Is(err, ErrNotFound) {
+			t.Errorf("UpdateNotice with an unknown status = %v", err)
+		}
+
+		// Notices go with their tenant.
+		if err := s.(tenantDeleter).DeleteTenant(ctx, acme.ID); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.Notices(ctx, acme.ID, period); err != nil || len(got) != 0 {
+			t.Errorf("notices of a deleted tenant: %+v, %v", got, err)
+		}
+	})
+}
+
+func TestStoreWebhooks(t *testing.T) {
+	eachStore(t, func(t *testing.T, s Store) {
+		ctx := context.Background()
+		acme := mustTenant(t, s, "acme", t0)
+		if _, err := s.Webhook(ctx, acme.ID); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Webhook before any = %v, want ErrNotFound", err)
+		}
+		w := Webhook{TenantID: acme.ID, URL: "https://hooks.acme.test/a", Secret: "whsec_1", UpdatedAt: t0}
+		if err := s.SetWebhook(ctx, w); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.Webhook(ctx, acme.ID); err != nil || !reflect.DeepEqual(got, w) {
+			t.Errorf("Webhook = %+v, %v; want %+v", got, err, w)
+		}
+		w2 := Webhook{TenantID: acme.ID, URL: "https://hooks.acme.test/b", Secret: "whsec_2", UpdatedAt: t0.Add(time.Hour)}
+		if err := s.SetWebhook(ctx, w2); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.Webhook(ctx, acme.ID); err != nil || !reflect.DeepEqual(got, w2) {
+			t.Errorf("Webhook after replacing = %+v, %v; want %+v", got, err, w2)
+		}
+		if err := s.SetWebhook(ctx, Webhook{TenantID: NewTenantID(), URL: "https://x.test", Secret: "s"}); !errors.Is(err, ErrNotFound) {
+			t.Errorf("SetWebhook of nobody = %v, want ErrNotFound", err)
+		}
+		if err := s.DeleteWebhook(ctx, acme.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DeleteWebhook(ctx, acme.ID); !errors.Is(err, ErrNotFound) {
+			t.Errorf("DeleteWebhook twice = %v, want ErrNotFound", err)
+		}
+		if _, err := s.Webhook(ctx, acme.ID); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Webhook after delete = %v, want ErrNotFound", err)
+		}
+
+		// A webhook goes with its tenant.
+		if err := s.SetWebhook(ctx, w); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.(tenantDeleter).DeleteTenant(ctx, acme.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Webhook(ctx, acme.ID); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Webhook of a deleted tenant = %v, want ErrNotFound", err)
+		}
+	})
+}
+
+// BenchmarkAddUsage measures a full outbox batch of 500 events.
+func BenchmarkAddUsage(b *testing.B) {
+	for _, backend := range []struct{ name, dsn string }{{"sqlite", ""}, {"postgres", "pg"}} {
+		b.Run(backend.name, func(b *testing.B) {
+			dsn, dir := "", b.TempDir()
+			if backend.dsn != "" {
+				dsn, dir = pgtest.DSN(b), ""
+			}
+			s, err := Open(context.Background(), dsn, dir)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			tn := Tenant{ID: NewTenantID(), Slug: "bench", Tier: "free", Status: StatusActive}
+			if err := s.CreateTenant(context.Background(), tn); err != nil {
+				b.Fatal(err)
+			}
+			for i := 0; b.Loop(); i++ {
+				if _, err := s.AddUsage(context.Background(), usageEvents(tn.ID, "queries", fmt.Sprintf("b%d", i), 500, t0)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
