@@ -3,6 +3,7 @@
 package access
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -84,6 +85,8 @@ func (r *Resolver) Resolve(ctx context.Context, req *http.Request) (Caller, erro
 		tier, _ = r.Tiers.Get(fallbackTier) // an unknown tier never lifts the limits
 	}
 	c.Principal.TenantID = c.Tenant.ID
+	c.Principal.Tier = cmp.Or(tier.Name, fallbackTier)
+	c.Principal.PeriodAnchor = c.Tenant.BillingAnchor
 	c.Principal.TokensPerQuery = tier.TokensPerQuery
 	return c, nil
 }

@@ -2,6 +2,7 @@ package access
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -10,6 +11,14 @@ import (
 
 // tenantCacheMax bounds the entries of a tenant cache; a full cache starts afresh.
 const tenantCacheMax = 10_000
+
+// tenantMaxStale is how long past its TTL an entry serves while reloads
+// fail with errors other than tenancy.ErrNotFound (the store is down).
+const tenantMaxStale = time.Hour
+
+// tenantStaleRetry is how long a stale entry serves after a failed reload
+// before the store is tried again, so requests do not all wait on it.
+const tenantStaleRetry = 5 * time.Second
 
 // tenantCache keeps tenants found by id or slug for a short time, so JWT
 // callers cost no control-plane round trip per request.
@@ -22,13 +31,18 @@ type tenantCache struct {
 	entries map[string]cachedTenant
 }
 
+// cachedTenant is a tenant found at some time: fresh until expires, then
+// stale until staleUntil.
 type cachedTenant struct {
-	t       tenancy.Tenant
-	expires time.Time
+	t          tenancy.Tenant
+	expires    time.Time
+	staleUntil time.Time
 }
 
 // CacheTenants returns a TenantFinder that remembers what f finds for ttl.
-// Changes to a tenant (tier, status) reach callers within ttl.
+// Changes to a tenant (tier, status) reach callers within ttl. While f
+// fails (other than with tenancy.ErrNotFound), what it found before keeps
+// serving for up to an hour past ttl.
 func CacheTenants(f TenantFinder, ttl time.Duration) TenantFinder {
 	return &tenantCache{finder: f, ttl: ttl, now: time.Now, entries: make(map[string]cachedTenant)}
 }
@@ -52,14 +66,31 @@ func (c *tenantCache) find(key string, load func() (tenancy.Tenant, error)) (ten
 		return e.t, nil
 	}
 	t, err := load()
-	if err != nil {
-		return t, err
+	switch {
+	case err == nil:
+		c.put(key, cachedTenant{t: t, expires: now.Add(c.ttl), staleUntil: now.Add(c.ttl + tenantMaxStale)})
+		return t, nil
+	case ok && now.Before(e.staleUntil) && !errors.Is(err, tenancy.ErrNotFound):
+		e.expires = now.Add(tenantStaleRetry)
+		if e.staleUntil.Before(e.expires) {
+			e.expires = e.staleUntil
+		}
+		c.put(key, e)
+		return e.t, nil
+	case ok && errors.Is(err, tenancy.ErrNotFound):
+		c.mu.Lock()
+		delete(c.entries, key) // gone: never serve it stale
+		c.mu.Unlock()
 	}
+	return t, err
+}
+
+// put caches e under key; a full cache starts afresh.
+func (c *tenantCache) put(key string, e cachedTenant) {
 	c.mu.Lock()
-	if len(c.entries) >= tenantCacheMax {
+	defer c.mu.Unlock()
+	if _, ok := c.entries[key]; !ok && len(c.entries) >= tenantCacheMax {
 		clear(c.entries)
 	}
-	c.entries[key] = cachedTenant{t: t, expires: now.Add(c.ttl)}
-	c.mu.Unlock()
-	return t, nil
+	c.entries[key] = e
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -87,6 +88,10 @@ func assemble(w http.ResponseWriter, r *http.Request, t *contextengine.Tenant, p
 		resp.Documents[i] = assembledSpan{ID: it.DocumentID, Path: it.Path, Workspace: it.Workspace, Content: it.Content,
 			StartLine: it.StartLine, EndLine: it.EndLine, Tokens: it.Tokens, RelevanceScore: it.Relevance,
 			RecencyScore: it.Recency, UtilityScore: it.Utility, InclusionReason: it.InclusionReason}
+	}
+	args, _ := json.Marshal(req) // plain fields always marshal
+	if err := recordQuery(r, t, args, res.TotalTokens); err != nil {
+		return err
 	}
 	if clamped {
 		resp.Clamped = &clampedLimits{MaxTokens: clamp{Requested: req.MaxTokens, Applied: budget}}

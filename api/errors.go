@@ -75,6 +75,8 @@ func engineError(err error) *Error {
 	case errors.Is(err, contextengine.ErrConflict), errors.Is(err, contextengine.ErrWorkspaceExists),
 		errors.Is(err, contextengine.ErrTenantExists):
 		return &Error{http.StatusConflict, "conflict", err.Error()}
+	case errors.Is(err, contextengine.ErrLimitReached):
+		return &Error{http.StatusTooManyRequests, "quota_exceeded", err.Error()}
 	case errors.Is(err, contextengine.ErrClosed):
 		return &Error{http.StatusServiceUnavailable, "unavailable", "the service is shutting down; retry"}
 	case errors.Is(err, context.DeadlineExceeded):

@@ -4,12 +4,15 @@
 package api
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/contextlite/cloud/contextengine"
+	"github.com/contextlite/cloud/metering"
 	"github.com/contextlite/cloud/tenancy"
 )
 
@@ -17,9 +20,15 @@ import (
 // request and leave them unchanged afterwards.
 type Handler struct {
 	Engine   *contextengine.Manager
-	Accounts Accounts      // tenant record and API keys
-	Tiers    tenancy.Tiers // limits shown with the tenant
-	Logger   *slog.Logger  // nil: discard
+	Accounts Accounts        // tenant record and API keys
+	Tiers    tenancy.Tiers   // limits shown with the tenant
+	Meter    *metering.Meter // usage counts, for GET /api/v1/usage
+	Plans    metering.Plans  // quotas of the tiers
+	Webhooks Webhooks        // where usage notices go
+	// AllowPrivateWebhooks accepts webhook URLs on loopback and private
+	// addresses, and plain http; for development and tests.
+	AllowPrivateWebhooks bool
+	Logger               *slog.Logger // nil: discard
 
 	once sync.Once
 	mux  *http.ServeMux
@@ -69,6 +78,7 @@ func (h *Handler) call(w http.ResponseWriter, r *http.Request, scope string, fn 
 		return fmt.Errorf("open tenant %s: %w", p.TenantID, err)
 	}
 	defer t.Close()
+	t.SetLimits(h.Plans.Quota(p.Tier).Limits())
 	return fn(w, r, t, p)
 }
 
@@ -87,6 +97,10 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, scope string
 
 // fail answers err as JSON and logs the errors clients are not told about.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if qe, ok := errors.AsType[*metering.QuotaError](err); ok {
+		WriteQuotaError(w, qe, time.Now())
+		return
+	}
 	e := ErrorFrom(err)
 	if e.Status >= http.StatusInternalServerError {
 		p, _ := PrincipalFrom(r.Context())

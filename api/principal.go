@@ -1,6 +1,9 @@
 package api
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Scopes an API key or token can grant; each implies those before it.
 const (
@@ -12,9 +15,11 @@ const (
 // Principal is the authenticated caller of a request.
 type Principal struct {
 	TenantID       string
-	KeyID          string   // empty for JWT callers
-	Scopes         []string // "read", "write", "admin"; admin implies write implies read
-	TokensPerQuery int      // tier's max tokens per query; 0: no limit
+	KeyID          string    // empty for JWT callers
+	Scopes         []string  // "read", "write", "admin"; admin implies write implies read
+	Tier           string    // the tenant's tier, as its limits apply
+	PeriodAnchor   time.Time // start of the billing periods; zero: calendar months
+	TokensPerQuery int       // tier's max tokens per query; 0: no limit
 }
 
 // principalKey is the context key of the request's Principal.

@@ -47,9 +47,14 @@ func search(w http.ResponseWriter, r *http.Request, t *contextengine.Tenant, _ P
 		return err
 	}
 	resp := searchResponse{Query: query, Results: make([]searchHit, len(hits)), Total: len(hits)}
+	tokens := 0
 	for i, h := range hits {
+		tokens += h.Tokens
 		resp.Results[i] = searchHit{ID: h.DocumentID, Path: h.Path, Workspace: h.Workspace, StartLine: h.StartLine,
 			EndLine: h.EndLine, Tokens: h.Tokens, Score: h.Score, Content: h.Content}
+	}
+	if err := recordQuery(r, t, []byte(r.URL.RawQuery), tokens); err != nil {
+		return err
 	}
 	return writeJSON(w, http.StatusOK, resp)
 }

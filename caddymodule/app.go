@@ -20,8 +20,8 @@ import (
 
 	"github.com/contextlite/cloud/access"
 	"github.com/contextlite/cloud/api"
-	"github.com/contextlite/cloud/contextengine"
 	"github.com/contextlite/cloud/jwtauth"
+	"github.com/contextlite/cloud/metering"
 	"github.com/contextlite/cloud/tenancy"
 )
 
@@ -48,10 +48,22 @@ type App struct {
 	Tiers map[string]tenancy.Tier `json:"tiers,omitempty"`
 	// JWTIssuers are trusted issuers of bearer tokens.
 	JWTIssuers []jwtauth.Issuer `json:"jwt_issuers,omitempty"`
+	// StorageLimit is each tenant's storage quota in bytes (default 1 GiB).
+	StorageLimit int64 `json:"storage_limit,omitempty"`
+	// OveragePercent lets paid tiers run this far past their quotas,
+	// metered, before requests are refused (default 0).
+	OveragePercent int64 `json:"overage_percent,omitempty"`
+	// UsageShipInterval is how often usage moves from the tenants'
+	// outboxes to the control plane (default 2s).
+	UsageShipInterval caddy.Duration `json:"usage_ship_interval,omitempty"`
+	// AllowPrivateWebhooks lets notice webhooks reach loopback and private
+	// addresses, over plain HTTP too; for development and tests only.
+	AllowPrivateWebhooks bool `json:"allow_private_webhooks,omitempty"`
 
 	shared   *shared
 	poolKey  string
 	tiers    tenancy.Tiers
+	plans    metering.Plans
 	keys     *tenancy.Authenticator
 	resolver *access.Resolver
 	service  *tenancy.Service
@@ -65,21 +77,6 @@ type App struct {
 
 // tenantCacheTTL is how long JWT callers' tenants are cached, like API keys.
 const tenantCacheTTL = 30 * time.Second
-
-// pool holds the engine and control plane of each data dir and DSN.
-var pool = caddy.NewUsagePool()
-
-// shared is what survives config reloads.
-type shared struct {
-	engine *contextengine.Manager
-	store  tenancy.Store
-}
-
-// Destruct closes the engine and the control plane.
-func (s *shared) Destruct() error {
-	s.engine.Close()
-	return s.store.Close()
-}
 
 // CaddyModule returns the Caddy module information.
 func (App) CaddyModule() caddy.ModuleInfo {
@@ -101,30 +98,22 @@ func (a *App) Provision(ctx caddy.Context) error {
 		t.Name = name
 		a.tiers[name] = t
 	}
+	a.plans = metering.Plans{Tiers: a.tiers, StorageBytes: a.StorageLimit, OveragePercent: a.OveragePercent}
+	if a.UsageShipInterval <= 0 {
+		a.UsageShipInterval = caddy.Duration(metering.DefaultShipInterval)
+	}
 	a.poolKey = a.DataDir + "\x00" + a.ControlDSN
 	val, _, err := pool.LoadOrNew(a.poolKey, func() (caddy.Destructor, error) {
 		// The state outlives this config, so not its context.
-		return openShared(context.WithoutCancel(ctx), a.DataDir, a.ControlDSN, a.MaxOpenTenants)
+		return openShared(context.WithoutCancel(ctx), sharedConfig{dataDir: a.DataDir, dsn: a.ControlDSN,
+			maxOpen: a.MaxOpenTenants, shipInterval: time.Duration(a.UsageShipInterval),
+			allowPrivateWebhooks: a.AllowPrivateWebhooks}, ctx.Slogger())
 	})
 	if err != nil {
 		return err
 	}
 	a.shared = val.(*shared)
 	return a.wire(ctx)
-}
-
-// openShared opens the engine and the control plane.
-func openShared(ctx context.Context, dataDir, dsn string, maxOpen int) (*shared, error) {
-	engine, err := contextengine.NewManager(contextengine.Options{DataDir: dataDir, MaxOpen: maxOpen})
-	if err != nil {
-		return nil, err
-	}
-	store, err := tenancy.Open(ctx, dsn, dataDir)
-	if err != nil {
-		engine.Close()
-		return nil, fmt.Errorf("control plane: %w", err)
-	}
-	return &shared{engine: engine, store: store}, nil
 }
 
 // wire builds the per-config parts on the shared state.
@@ -141,7 +130,8 @@ func (a *App) wire(ctx caddy.Context) error {
 		a.resolver.Tokens = verifier
 	}
 	a.service = &tenancy.Service{Store: store, Storage: engine, Hasher: hasher, Tiers: a.tiers, Now: time.Now}
-	a.api = &api.Handler{Engine: engine, Accounts: accounts{a.service, a.keys}, Tiers: a.tiers, Logger: ctx.Slogger()}
+	a.api = &api.Handler{Engine: engine, Accounts: accounts{a.service, a.keys}, Tiers: a.tiers,
+		Meter: a.shared.meter, Plans: a.plans, Webhooks: store, AllowPrivateWebhooks: a.AllowPrivateWebhooks, Logger: ctx.Slogger()}
 	a.signup = &api.Signup{Service: a.service, Logger: ctx.Slogger()}
 	return nil
 }
@@ -171,6 +161,9 @@ func (a *App) Validate() error {
 		if t.TokensPerQuery <= 0 || t.RatePerSecond <= 0 {
 			return fmt.Errorf("tier %s: tokens_per_query and rate_per_second must be positive", name)
 		}
+	}
+	if a.StorageLimit < 0 || a.OveragePercent < 0 {
+		return fmt.Errorf("storage_limit and overage_percent must not be negative")
 	}
 	return nil
 }
@@ -226,6 +219,10 @@ func (a *App) Cleanup() error {
 //		control_dsn      [postgres://...]
 //		key_pepper       [secret]
 //		max_open_tenants <n>
+//		storage_limit    <size>       # e.g. 1GiB
+//		overage_percent  <n>
+//		usage_ship_interval <duration>
+//		allow_private_webhooks [true|false]
 //		tier <name> {
 //			queries_per_month|documents|workspaces|tokens_per_query|rate_per_second|burst <n>
 //			retention <duration>
@@ -261,6 +258,14 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			err = optionalArg(d, &a.KeyPepper)
 		case "max_open_tenants":
 			err = intArg(d, &a.MaxOpenTenants)
+		case "storage_limit":
+			err = sizeArg(d, &a.StorageLimit)
+		case "overage_percent":
+			err = int64Arg(d, &a.OveragePercent)
+		case "usage_ship_interval":
+			err = caddyDurationArg(d, &a.UsageShipInterval)
+		case "allow_private_webhooks":
+			err = boolArg(d, &a.AllowPrivateWebhooks)
 		case "tier":
 			err = a.parseTier(d)
 		case "jwt_issuer":

@@ -47,7 +47,7 @@ func (m *Auth) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.
 		return nil
 	}
 	caddyhttp.SetVar(r.Context(), "tenant_id", caller.Tenant.ID)
-	caddyhttp.SetVar(r.Context(), "tenant_tier", caller.Tenant.Tier)
+	caddyhttp.SetVar(r.Context(), "tenant_tier", caller.Principal.Tier) // resolved: an unknown tier is limited as free
 	return next.ServeHTTP(w, r.WithContext(api.WithPrincipal(r.Context(), caller.Principal)))
 }
 

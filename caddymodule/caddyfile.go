@@ -1,11 +1,13 @@
 package caddymodule
 
 import (
+	"math"
 	"strconv"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/dustin/go-humanize"
 )
 
 // noArgs accepts a directive without arguments or block.
@@ -71,6 +73,48 @@ func durationArg(d *caddyfile.Dispenser, dst *time.Duration) error {
 	v, err := caddy.ParseDuration(s)
 	if err != nil {
 		return d.Errf("%s: %v", s, err)
+	}
+	*dst = v
+	return nil
+}
+
+// caddyDurationArg reads an optional duration; none leaves dst unchanged.
+func caddyDurationArg(d *caddyfile.Dispenser, dst *caddy.Duration) error {
+	var s string
+	if err := optionalArg(d, &s); err != nil || s == "" {
+		return err
+	}
+	v, err := caddy.ParseDuration(s)
+	if err != nil {
+		return d.Errf("%s: %v", s, err)
+	}
+	*dst = caddy.Duration(v)
+	return nil
+}
+
+// sizeArg reads an optional byte size such as 1GiB or 500MB.
+func sizeArg(d *caddyfile.Dispenser, dst *int64) error {
+	var s string
+	if err := optionalArg(d, &s); err != nil || s == "" {
+		return err
+	}
+	v, err := humanize.ParseBytes(s)
+	if err != nil || v > math.MaxInt64 {
+		return d.Errf("%s: not a byte size", s)
+	}
+	*dst = int64(v)
+	return nil
+}
+
+// boolArg reads an optional true or false; no argument means true.
+func boolArg(d *caddyfile.Dispenser, dst *bool) error {
+	s := "true"
+	if err := optionalArg(d, &s); err != nil {
+		return err
+	}
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		return d.Errf("%s: not true or false", s)
 	}
 	*dst = v
 	return nil

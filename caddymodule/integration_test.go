@@ -29,6 +29,9 @@ const (
 // of the package counts against it.
 var signupsPerMinute = "1000"
 
+// ipRate is the per-IP API request limit per second of the tests.
+var ipRate = "1000"
+
 // startServer loads the root Caddyfile, with extra global contextlite
 // settings, into the in-process Caddy and returns its tester.
 func startServer(t *testing.T, dataDir, extra string) *caddytest.Tester {
@@ -46,13 +49,14 @@ func startServerWith(t *testing.T, dataDir, dsn, extra string) *caddytest.Tester
 	for k, v := range map[string]string{
 		"CONTEXTLITE_ADMIN": "localhost:2999", "CONTEXTLITE_DATA": dataDir, "CONTEXTLITE_DOMAIN": "localhost",
 		"CONTEXTLITE_HTTP_PORT": "9080", "CONTEXTLITE_HTTPS_PORT": testHTTPSPort, "CONTEXTLITE_SIGNUPS_PER_MINUTE": signupsPerMinute,
-		"CONTEXTLITE_DATABASE_URL": dsn,
+		"CONTEXTLITE_DATABASE_URL": dsn, "CONTEXTLITE_IP_RATE": ipRate, "CONTEXTLITE_USAGE_SHIP_INTERVAL": "100ms",
 	} {
 		t.Setenv(k, v)
 	}
 	config := strings.Replace(string(raw), "\tcontextlite {\n", "\tcontextlite {\n"+extra, 1)
 	tester := caddytest.NewTester(t)
 	tester.InitServer(config, "caddyfile")
+	t.Cleanup(func() { resetZones(tester) })
 	waitForCertificates(t, tester)
 	return tester
 }
@@ -306,15 +310,17 @@ func TestReloadKeepsSharedState(t *testing.T) {
 	call(t, tc, "GET", acme.URL+"/api/v1/documents", acme.APIKey, nil, http.StatusOK, nil)
 }
 
+// resetZones loads a config without rate-limit zones: caddy-ratelimit
+// keeps a zone's limiters while any config uses it, so the next test
+// starts with fresh ones. It also closes the shared state.
+func resetZones(tc *caddytest.Tester) {
+	tc.InitServer("{\n\tadmin localhost:2999\n}\n", "caddyfile")
+}
+
 func TestSignupRateLimited(t *testing.T) {
 	signupsPerMinute = "3"
+	t.Cleanup(func() { signupsPerMinute = "1000" })
 	tc := startServer(t, t.TempDir(), "")
-	// caddy-ratelimit keeps a zone's limiters while any config uses the
-	// zone: load one without it, so later tests start with fresh limiters.
-	t.Cleanup(func() {
-		signupsPerMinute = "1000"
-		tc.InitServer("{\n\tadmin localhost:2999\n}\n", "caddyfile")
-	})
 	for i := range 5 {
 		req, err := http.NewRequest("POST", testBase+"/signup", strings.NewReader(`{"email": "a@b.test", "company": "Limit Co"}`))
 		if err != nil {

@@ -53,7 +53,7 @@ var migrations = []string{
 	// The usage outbox: events written with the changes they meter, shipped
 	// to the control plane in batches and kept a while after.
 	`CREATE TABLE usage_outbox (
-		seq         INTEGER PRIMARY KEY,
+		seq         INTEGER PRIMARY KEY AUTOINCREMENT, -- never reused
 		event_id    TEXT NOT NULL UNIQUE,
 		meter       TEXT NOT NULL,
 		quantity    INTEGER NOT NULL,

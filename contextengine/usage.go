@@ -199,16 +199,26 @@ func (t *Tenant) MarkShipped(ctx context.Context, seqs []int64, at time.Time) er
 	})
 }
 
-// UsageSince sums, per meter, the events that occurred at or after since;
-// only those not yet shipped when unshipped is set.
-func (t *Tenant) UsageSince(ctx context.Context, since time.Time, unshipped bool) (map[string]int64, error) {
-	q := `SELECT meter, sum(quantity) FROM usage_outbox WHERE occurred_at >= ?`
+// UsageSince sums, per meter, the events that occurred at or after since
+// (only those not yet shipped when unshipped is set), and returns the
+// last outbox position they cover: events past it came later.
+func (t *Tenant) UsageSince(ctx context.Context, since time.Time, unshipped bool) (map[string]int64, int64, error) {
+	tx, err := t.db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, 0, fmt.Errorf("tenant %s: sum usage: %w", t.db.id, err)
+	}
+	defer tx.Rollback()
+	var last int64
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM usage_outbox`).Scan(&last); err != nil {
+		return nil, 0, fmt.Errorf("tenant %s: sum usage: %w", t.db.id, err)
+	}
+	q := `SELECT meter, sum(quantity) FROM usage_outbox WHERE occurred_at >= ? AND seq <= ?`
 	if unshipped {
 		q += ` AND shipped_at IS NULL`
 	}
-	rows, err := t.db.r.QueryContext(ctx, q+` GROUP BY meter`, since.UnixNano())
+	rows, err := tx.QueryContext(ctx, q+` GROUP BY meter`, since.UnixNano(), last)
 	if err != nil {
-		return nil, fmt.Errorf("tenant %s: sum usage: %w", t.db.id, err)
+		return nil, 0, fmt.Errorf("tenant %s: sum usage: %w", t.db.id, err)
 	}
 	defer rows.Close()
 	sums := make(map[string]int64)
@@ -216,11 +226,11 @@ func (t *Tenant) UsageSince(ctx context.Context, since time.Time, unshipped bool
 		var meter string
 		var n int64
 		if err := rows.Scan(&meter, &n); err != nil {
-			return nil, fmt.Errorf("tenant %s: sum usage: %w", t.db.id, err)
+			return nil, 0, fmt.Errorf("tenant %s: sum usage: %w", t.db.id, err)
 		}
 		sums[meter] = n
 	}
-	return sums, rows.Err()
+	return sums, last, rows.Err()
 }
 
 // PruneOutbox deletes shipped events that occurred before before.

@@ -70,12 +70,12 @@ func TestWritesRecordUsageWithTheirChange(t *testing.T) {
 	if got := tn.Totals(); got != wantTotals || log.totals != wantTotals {
 		t.Errorf("totals = %+v, hook saw %+v, want %+v", got, log.totals, wantTotals)
 	}
-	outbox, err := tn.UsageSince(ctx, time.Time{}, false)
+	outbox, last, err := tn.UsageSince(ctx, time.Time{}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !maps.Equal(outbox, want) {
-		t.Errorf("outbox sums = %v, want %v", outbox, want)
+	if !maps.Equal(outbox, want) || last == 0 {
+		t.Errorf("outbox sums = %v up to %d, want %v", outbox, last, want)
 	}
 
 	// Totals are counted again when the database is reopened.
@@ -166,14 +166,14 @@ func TestOutboxShipping(t *testing.T) {
 	if err != nil || len(rest) != 2 || rest[0].Seq <= seqs[3] {
 		t.Fatalf("after shipping 4: %+v, %v", rest, err)
 	}
-	pending, err := tn.UsageSince(ctx, time.Time{}, true)
+	pending, _, err := tn.UsageSince(ctx, time.Time{}, true)
 	if err != nil || !maps.Equal(pending, map[string]int64{MeterQueries: 1, MeterTokens: 10}) {
 		t.Fatalf("unshipped sums = %v, %v", pending, err)
 	}
 	if err := tn.PruneOutbox(ctx, time.Now().Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	all, err := tn.UsageSince(ctx, time.Time{}, false)
+	all, _, err := tn.UsageSince(ctx, time.Time{}, false)
 	if err != nil || !maps.Equal(all, pending) {
 		t.Fatalf("after pruning shipped events: %v, %v; want only the unshipped %v", all, err, pending)
 	}
@@ -187,7 +187,7 @@ func TestFailedWriteRecordsNothing(t *testing.T) {
 	if _, err := tn.AddBatch(ctx, []NewDocument{{Path: "a", Content: "x"}}); err == nil {
 		t.Fatal("write with a cancelled context succeeded")
 	}
-	all, err := tn.UsageSince(context.Background(), time.Time{}, false)
+	all, _, err := tn.UsageSince(context.Background(), time.Time{}, false)
 	if err != nil || len(all) != 0 || len(log.sums) != 0 {
 		t.Fatalf("outbox %v (%v), hook %v; want nothing recorded", all, err, log.sums)
 	}

@@ -1,0 +1,81 @@
+package api
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/contextlite/cloud/contextengine"
+	"github.com/contextlite/cloud/metering"
+)
+
+// IdempotencyHeader names a request so a retry of it is billed once.
+const IdempotencyHeader = "Idempotency-Key"
+
+// maxIdempotencyKey bounds the Idempotency-Key header.
+const maxIdempotencyKey = 255
+
+// IsQuery reports whether r calls a metered query endpoint (search or
+// assemble), which the query quota admits.
+func IsQuery(r *http.Request) bool {
+	switch {
+	case r.Method == http.MethodPost && r.URL.Path == "/api/v1/context/assemble":
+		return true
+	case r.Method == http.MethodGet && r.URL.Path == "/api/v1/documents/search":
+		return true
+	}
+	return false
+}
+
+// requestName names a metered request for the usage outbox: from its
+// Idempotency-Key and what it asks (args), so that a retry records
+// nothing new while a reused key with other arguments is a new request.
+// Without the header every request is new ("").
+func requestName(r *http.Request, args []byte) (string, error) {
+	key := r.Header.Get(IdempotencyHeader)
+	if key == "" {
+		return "", nil
+	}
+	if len(key) > maxIdempotencyKey {
+		return "", &Error{http.StatusBadRequest, "bad_request", "the Idempotency-Key header is longer than 255 characters"}
+	}
+	h := sha256.New()
+	for _, part := range []string{key, r.Method, r.URL.Path} {
+		h.Write([]byte(part))
+		h.Write([]byte{0})
+	}
+	h.Write(args)
+	return hex.EncodeToString(h.Sum(nil)[:16]), nil
+}
+
+// recordQuery records a successful query of r that returned tokens
+// tokens; args are what it asked.
+func recordQuery(r *http.Request, t *contextengine.Tenant, args []byte, tokens int) error {
+	name, err := requestName(r, args)
+	if err != nil {
+		return err
+	}
+	_, err = t.RecordQuery(r.Context(), name, tokens)
+	return err
+}
+
+// getUsage serves GET /api/v1/usage: the current period per meter. It
+// stays reachable when a quota is used up.
+func (h *Handler) getUsage(w http.ResponseWriter, r *http.Request, t *contextengine.Tenant, p Principal) error {
+	report, err := h.Meter.Report(r.Context(), p.TenantID, p.PeriodAnchor, h.Plans.Quota(p.Tier), t.Totals())
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, report)
+}
+
+// WriteQuotaError answers a used-up quota: 429 quota_exceeded, with
+// Retry-After at the period's reset for per-period meters.
+func WriteQuotaError(w http.ResponseWriter, e *metering.QuotaError, now time.Time) {
+	if e.Meter == metering.Queries {
+		w.Header().Set("Retry-After", strconv.FormatInt(max(int64(e.Reset.Sub(now).Seconds()), 1), 10))
+	}
+	WriteError(w, http.StatusTooManyRequests, "quota_exceeded", e.Error())
+}

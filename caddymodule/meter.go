@@ -1,0 +1,92 @@
+package caddymodule
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/contextlite/cloud/api"
+	"github.com/contextlite/cloud/metering"
+)
+
+func init() {
+	caddy.RegisterModule(Meter{})
+	httpcaddyfile.RegisterHandlerDirective("contextlite_meter", func(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+		m := new(Meter)
+		return m, m.UnmarshalCaddyfile(h.Dispenser)
+	})
+}
+
+// Meter enforces the tenant's query quota before the rest of the chain and
+// sets the X-Quota-* headers on every response; put it after
+// contextlite_auth and before the tier rate limits, whose rejections it
+// counts. The API records the usage itself.
+type Meter struct {
+	app *App
+}
+
+// CaddyModule returns the Caddy module information.
+func (Meter) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{ID: "http.handlers.contextlite_meter", New: func() caddy.Module { return new(Meter) }}
+}
+
+// Provision finds the contextlite app.
+func (m *Meter) Provision(ctx caddy.Context) error {
+	var err error
+	m.app, err = contextliteApp(ctx)
+	return err
+}
+
+// ServeHTTP admits the request under the tenant's quota and passes it on.
+func (m *Meter) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	p, ok := api.PrincipalFrom(r.Context())
+	if !ok {
+		return next.ServeHTTP(w, r)
+	}
+	meter := m.app.shared.meter
+	adm, err := meter.Admit(r.Context(), p.TenantID, p.PeriodAnchor, m.app.plans.Quota(p.Tier), api.IsQuery(r))
+	if qe, ok := errors.AsType[*metering.QuotaError](err); ok {
+		setQuotaHeaders(w.Header(), adm)
+		api.WriteQuotaError(w, qe, time.Now())
+		return nil
+	}
+	if err != nil {
+		return caddyhttp.Error(http.StatusServiceUnavailable, err)
+	}
+	defer adm.Release()
+	setQuotaHeaders(w.Header(), adm)
+	err = next.ServeHTTP(w, r)
+	if he, ok := errors.AsType[caddyhttp.HandlerError](err); ok && he.StatusCode == http.StatusTooManyRequests {
+		meter.Reject(p.TenantID, metering.RejectedRateLimit)
+	}
+	return err
+}
+
+// setQuotaHeaders tells the client where it stands on the query meter.
+func setQuotaHeaders(h http.Header, adm metering.Admission) {
+	limit, remaining := "unlimited", "unlimited"
+	if adm.Limit > 0 {
+		limit, remaining = strconv.FormatInt(adm.Limit, 10), strconv.FormatInt(adm.Remaining, 10)
+	}
+	h.Set("X-Quota-Limit", limit)
+	h.Set("X-Quota-Remaining", remaining)
+	h.Set("X-Quota-Reset", strconv.FormatInt(adm.Reset.Unix(), 10))
+}
+
+// UnmarshalCaddyfile sets up the handler; it takes no arguments.
+func (m *Meter) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	return noArgs(d)
+}
+
+// Interface guards.
+var (
+	_ caddy.Provisioner           = (*Meter)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Meter)(nil)
+	_ caddyfile.Unmarshaler       = (*Meter)(nil)
+)

@@ -1,0 +1,129 @@
+package caddymodule
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+
+	"github.com/contextlite/cloud/contextengine"
+	"github.com/contextlite/cloud/metering"
+	"github.com/contextlite/cloud/notify"
+	"github.com/contextlite/cloud/tenancy"
+)
+
+// pool holds the shared state of each data dir and DSN.
+var pool = caddy.NewUsagePool()
+
+// sharedConfig is what the state is opened with; the first config that
+// opens it decides.
+type sharedConfig struct {
+	dataDir, dsn         string
+	maxOpen              int
+	shipInterval         time.Duration
+	allowPrivateWebhooks bool
+}
+
+// shared is what survives config reloads: the engine, the control plane,
+// the usage meter and the background work that moves usage and notices.
+type shared struct {
+	engine  *contextengine.Manager
+	store   tenancy.Store
+	meter   *metering.Meter
+	shipper *metering.Shipper
+	notices *notify.Dispatcher
+	log     *slog.Logger
+
+	stop context.CancelFunc
+	wg   sync.WaitGroup
+}
+
+// shutdownFlush bounds the last shipment of usage at shutdown.
+const shutdownFlush = 20 * time.Second
+
+// openShared opens the engine and the control plane and starts the
+// background work.
+func openShared(ctx context.Context, cfg sharedConfig, log *slog.Logger) (*shared, error) {
+	s := &shared{log: log}
+	store, err := tenancy.Open(ctx, cfg.dsn, cfg.dataDir)
+	if err != nil {
+		return nil, fmt.Errorf("control plane: %w", err)
+	}
+	s.store = store
+	s.engine, err = contextengine.NewManager(contextengine.Options{DataDir: cfg.dataDir, MaxOpen: cfg.maxOpen, OnUsage: s.onUsage})
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	s.shipper = metering.NewShipper(s.engine, store, log)
+	s.meter = metering.New(metering.Options{Source: s.shipper, OnNotice: s.onNotice})
+	s.notices = &notify.Dispatcher{Store: store, Client: notify.NewClient(cfg.allowPrivateWebhooks, 10*time.Second), Logger: log}
+	run, stop := context.WithCancel(context.WithoutCancel(ctx))
+	s.stop = stop
+	s.wg.Add(2)
+	go func() { defer s.wg.Done(); s.shipper.Run(run, cfg.shipInterval) }()
+	go func() { defer s.wg.Done(); s.notices.Run(run) }()
+	return s, nil
+}
+
+// onUsage is the engine's usage hook.
+func (s *shared) onUsage(tenantID string, events []contextengine.UsageEvent, totals contextengine.Totals) {
+	s.shipper.Mark(tenantID)
+	s.meter.Observe(tenantID, events, totals)
+}
+
+// onNotice records a threshold notice for delivery, off the request path.
+func (s *shared) onNotice(n metering.Notice) {
+	go s.recordNotice(n)
+}
+
+// noticePayload is the JSON body of a usage notice webhook.
+type noticePayload struct {
+	ID        string          `json:"id"`
+	Type      string          `json:"type"` // usage.threshold
+	TenantID  string          `json:"tenant_id"`
+	Meter     string          `json:"meter"`
+	Threshold int             `json:"threshold"` // percent of the limit
+	Used      int64           `json:"used"`
+	Limit     int64           `json:"limit"`
+	Period    metering.Period `json:"period"`
+	Tier      string          `json:"tier"`
+	UpgradeTo string          `json:"upgrade_to,omitempty"`
+	CreatedAt time.Time       `json:"created_at"`
+}
+
+func (s *shared) recordNotice(n metering.Notice) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	now := time.Now().UTC()
+	id := tenancy.NoticeID(n.TenantID, n.Meter, n.Period.Start, n.Threshold)
+	body, _ := json.Marshal(noticePayload{ID: id, Type: "usage.threshold", TenantID: n.TenantID, Meter: n.Meter,
+		Threshold: n.Threshold, Used: n.Used, Limit: n.Limit, Period: n.Period, Tier: n.Tier, UpgradeTo: n.NextTier, CreatedAt: now})
+	added, err := s.store.AddNotice(ctx, tenancy.Notice{ID: id, TenantID: n.TenantID, Meter: n.Meter, PeriodStart: n.Period.Start,
+		Threshold: n.Threshold, Payload: body, Status: tenancy.NoticePending, NextAttempt: now, CreatedAt: now})
+	if err != nil {
+		s.log.Error("usage notice not recorded", "tenant", n.TenantID, "meter", n.Meter, "threshold", n.Threshold, "error", err)
+		return
+	}
+	if added {
+		s.notices.Poke()
+	}
+}
+
+// Destruct stops the background work, ships the usage left in the
+// outboxes, and closes the engine and the control plane.
+func (s *shared) Destruct() error {
+	s.stop()
+	s.wg.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownFlush)
+	defer cancel()
+	if err := s.shipper.Flush(ctx); err != nil {
+		s.log.Error("usage left unshipped at shutdown; it ships at the next start", "error", err)
+	}
+	s.engine.Close()
+	return s.store.Close()
+}
