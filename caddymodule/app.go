@@ -98,7 +98,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 		t.Name = name
 		a.tiers[name] = t
 	}
-	a.plans = metering.Plans{Tiers: a.tiers, StorageBytes: a.StorageLimit, OveragePercent: a.OveragePercent}
+	a.plans = metering.NewPlans(a.tiers, a.StorageLimit, a.OveragePercent)
 	if a.UsageShipInterval <= 0 {
 		a.UsageShipInterval = caddy.Duration(metering.DefaultShipInterval)
 	}

@@ -5,34 +5,44 @@ import "github.com/contextlite/cloud/tenancy"
 // DefaultStorageBytes is the storage quota of every tier unless configured.
 const DefaultStorageBytes = 1 << 30
 
-// Plans turns tier names into quotas.
+// Plans turns tier names into quotas, worked out once.
 type Plans struct {
-	Tiers          tenancy.Tiers
-	StorageBytes   int64 // per tenant, every tier (0: DefaultStorageBytes)
-	OveragePercent int64 // soft overage of paid tiers; the free tier has none
+	quotas map[string]Quota
 }
+
+// NewPlans returns the quotas of tiers, with a storage quota per tenant
+// (0: DefaultStorageBytes) and the soft overage of paid tiers in percent
+// (the free tier has none).
+func NewPlans(tiers tenancy.Tiers, storageBytes, overagePercent int64) Plans {
+	if storageBytes <= 0 {
+		storageBytes = DefaultStorageBytes
+	}
+	p := Plans{quotas: make(map[string]Quota, len(tiers))}
+	for name, t := range tiers {
+		q := Quota{
+			Tier:           name,
+			NextTier:       tiers.Next(name),
+			Queries:        t.QueriesPerMonth,
+			Documents:      t.Documents,
+			Workspaces:     t.Workspaces,
+			StorageBytes:   storageBytes,
+			OveragePercent: overagePercent,
+		}
+		if name == freeTier {
+			q.OveragePercent = 0
+		}
+		p.quotas[name] = q
+	}
+	return p
+}
+
+// freeTier is the tier an unknown tier falls back on.
+const freeTier = "free"
 
 // Quota returns the quota of tier; an unknown tier gets the free tier's.
 func (p Plans) Quota(tier string) Quota {
-	t, ok := p.Tiers.Get(tier)
-	if !ok {
-		tier = "free"
-		t, _ = p.Tiers.Get(tier)
+	if q, ok := p.quotas[tier]; ok {
+		return q
 	}
-	q := Quota{
-		Tier:           tier,
-		NextTier:       p.Tiers.Next(tier),
-		Queries:        t.QueriesPerMonth,
-		Documents:      t.Documents,
-		Workspaces:     t.Workspaces,
-		StorageBytes:   p.StorageBytes,
-		OveragePercent: p.OveragePercent,
-	}
-	if q.StorageBytes == 0 {
-		q.StorageBytes = DefaultStorageBytes
-	}
-	if tier == "free" {
-		q.OveragePercent = 0
-	}
-	return q
+	return p.quotas[freeTier]
 }
