@@ -41,11 +41,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 	if err != nil {
 		return fmt.Errorf("encode response: %w", err)
 	}
+	writeBody(w, status, body)
+	return nil
+}
+
+// writeBody writes the JSON document body with status.
+func writeBody(w http.ResponseWriter, status int, body []byte) {
 	body = append(body, '\n')
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
 	w.Write(body)
-	return nil
 }

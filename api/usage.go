@@ -68,7 +68,9 @@ func (h *Handler) getUsage(w http.ResponseWriter, r *http.Request, t *contexteng
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, report)
+	body, _ := report.MarshalJSON() // never fails
+	writeBody(w, http.StatusOK, body)
+	return nil
 }
 
 // WriteQuotaError answers a used-up quota: 429 quota_exceeded, with

@@ -69,15 +69,19 @@ func (m *Meter) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp
 }
 
 // setQuotaHeaders tells the client where it stands on the query meter.
+// The names are canonical already, so they are set without Header.Set.
 func setQuotaHeaders(h http.Header, adm metering.Admission) {
-	limit, remaining := "unlimited", "unlimited"
+	limit, remaining := unlimited, unlimited
 	if adm.Limit > 0 {
-		limit, remaining = strconv.FormatInt(adm.Limit, 10), strconv.FormatInt(adm.Remaining, 10)
+		limit, remaining = []string{strconv.FormatInt(adm.Limit, 10)}, []string{strconv.FormatInt(adm.Remaining, 10)}
 	}
-	h.Set("X-Quota-Limit", limit)
-	h.Set("X-Quota-Remaining", remaining)
-	h.Set("X-Quota-Reset", strconv.FormatInt(adm.Reset.Unix(), 10))
+	h["X-Quota-Limit"] = limit
+	h["X-Quota-Remaining"] = remaining
+	h["X-Quota-Reset"] = []string{strconv.FormatInt(adm.Reset.Unix(), 10)}
 }
+
+// unlimited is the header value of unlimited quotas; never modified.
+var unlimited = []string{"unlimited"}
 
 // UnmarshalCaddyfile sets up the handler; it takes no arguments.
 func (m *Meter) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {

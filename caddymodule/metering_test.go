@@ -245,3 +245,36 @@ func TestPerIPLimitComesBeforeAuth(t *testing.T) {
 		t.Fatalf("statuses of 6 guesses in a row = %v; want 401 first and 429 once past 3 a second", statuses)
 	}
 }
+
+func TestTierRateLimitPerTenant(t *testing.T) {
+	tc := startServer(t, t.TempDir(), "")
+	acme := signup(t, tc, "BurstCo")
+	other := signup(t, tc, "CalmCo")
+	limited := 0
+	for range 30 { // the free tier allows a burst of 20 in 2 s
+		resp, data := rawCall(t, tc, "GET", acme.URL+"/api/v1/documents", acme.APIKey, "")
+		switch {
+		case resp.StatusCode == http.StatusTooManyRequests:
+			if !strings.Contains(string(data), `"rate_limited"`) || resp.Header.Get("Retry-After") == "" {
+				t.Fatalf("429 body %s, Retry-After %q", data, resp.Header.Get("Retry-After"))
+			}
+			limited++
+		case resp.StatusCode != http.StatusOK:
+			t.Fatalf("status %d: %s", resp.StatusCode, data)
+		}
+	}
+	if limited == 0 || limited > 10 {
+		t.Fatalf("%d of 30 requests in a burst were limited, want 10 or fewer but some", limited)
+	}
+	// Another tenant of the same tier has its own budget.
+	call(t, tc, "GET", other.URL+"/api/v1/documents", other.APIKey, nil, http.StatusOK, nil)
+
+	time.Sleep(2 * time.Second)
+	var usage struct {
+		Rejected map[string]int64 `json:"rejected"`
+	}
+	call(t, tc, "GET", acme.URL+"/api/v1/usage", acme.APIKey, nil, http.StatusOK, &usage)
+	if usage.Rejected["rate_limit"] != int64(limited) {
+		t.Fatalf("rejected = %v, want rate_limit %d", usage.Rejected, limited)
+	}
+}

@@ -82,7 +82,7 @@ type account struct {
 	quota    Quota                // as of the last admission
 	totals   contextengine.Totals // stored now, as of the last write
 	notified map[string]int       // highest threshold noticed per meter
-	rejected map[string]int64     // refused requests by reason
+	rejected Rejected             // refused requests
 	end      atomic.Int64         // period end, unix nanos, for the lock-free check
 	queries  atomic.Int64         // used this period
 	tokens   atomic.Int64         // returned this period
@@ -178,7 +178,7 @@ func (m *Meter) load(ctx context.Context, acct *account, tenantID string, p Peri
 	acct.queries.Store(sums[Queries])
 	acct.tokens.Store(sums[Tokens])
 	acct.notified = make(map[string]int)
-	acct.rejected = make(map[string]int64)
+	acct.rejected = Rejected{}
 	acct.end.Store(p.End.UnixNano())
 	acct.loaded.Store(true)
 	// Writes that committed while the Source read are counted here when
@@ -197,7 +197,12 @@ func (a *account) setQuota(q Quota) {
 
 func (a *account) reject(reason string) {
 	a.mu.Lock()
-	a.rejected[reason]++
+	switch reason {
+	case RejectedQuota:
+		a.rejected.Quota++
+	case RejectedRateLimit:
+		a.rejected.RateLimit++
+	}
 	a.mu.Unlock()
 }
 

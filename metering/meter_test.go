@@ -2,6 +2,7 @@ package metering
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"sync"
 	"testing"
@@ -91,10 +92,10 @@ func TestAdmitEnforcesTheQueryQuota(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if q := r.Meters.Queries; q.Used != 10 || *q.Remaining != 0 || r.Rejected[RejectedQuota] != 1 || r.Upgrade != "starter" {
+	if q := r.Meters.Queries; q.Used != 10 || q.Limit-q.Used != 0 || r.Rejected.Quota != 1 || r.Upgrade != "starter" {
 		t.Errorf("report = %+v, queries %+v", r, q)
 	}
-	if d := r.Meters.Documents; d.Used != 4 || *d.Percent != 80 {
+	if d := r.Meters.Documents; d.Used != 4 || d.Percent() != 80 {
 		t.Errorf("documents = %+v", d)
 	}
 }
@@ -146,7 +147,7 @@ func TestANewPeriodReloadsAndResets(t *testing.T) {
 		t.Errorf("loads = %d, want 2", src.loads)
 	}
 	r, _ := m.Report(context.Background(), "acme", time.Time{}, freeQuota, contextengine.Totals{})
-	if r.Meters.Queries.Used != 1 || !r.Period.Start.Equal(date("2026-12-01T00:00:00Z")) || len(r.Rejected) != 0 {
+	if r.Meters.Queries.Used != 1 || !r.Period.Start.Equal(date("2026-12-01T00:00:00Z")) || r.Rejected != (Rejected{}) {
 		t.Errorf("December report = %+v", r)
 	}
 	if len(*notices) != 0 {
@@ -205,5 +206,36 @@ func BenchmarkAdmit(b *testing.B) {
 		seq++
 		m.Observe("acme", []contextengine.UsageEvent{{Seq: seq, Meter: Queries, Quantity: 1, At: at}}, contextengine.Totals{})
 		adm.Release()
+	}
+}
+
+func TestReportJSON(t *testing.T) {
+	end := date("2026-12-01T00:00:00Z")
+	r := Report{
+		Tier:   "free",
+		Period: Period{date("2026-11-01T00:00:00Z"), end},
+		Meters: Meters{
+			Queries:      MeterUsage{Used: 800, Limit: 1000, Reset: end},
+			Tokens:       MeterUsage{Used: 12345, Reset: end},
+			Documents:    MeterUsage{Used: 3, Limit: 1000},
+			Workspaces:   MeterUsage{Used: 1, Limit: 1},
+			StorageBytes: MeterUsage{Used: 2048},
+		},
+		Rejected: Rejected{Quota: 2, RateLimit: 1},
+		Upgrade:  "starter",
+	}
+	got, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"tier":"free","period":{"start":"2026-11-01T00:00:00Z","end":"2026-12-01T00:00:00Z"},"meters":{` +
+		`"queries":{"used":800,"limit":1000,"remaining":200,"percent":80,"reset":"2026-12-01T00:00:00Z"},` +
+		`"tokens":{"used":12345,"limit":null,"reset":"2026-12-01T00:00:00Z"},` +
+		`"documents":{"used":3,"limit":1000,"remaining":997,"percent":0.3},` +
+		`"workspaces":{"used":1,"limit":1,"remaining":0,"percent":100},` +
+		`"storage_bytes":{"used":2048,"limit":null}},` +
+		`"rejected":{"quota":2,"rate_limit":1},"upgrade_to":"starter"}`
+	if string(got) != want {
+		t.Errorf("JSON:\n got %s\nwant %s", got, want)
 	}
 }

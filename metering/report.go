@@ -2,7 +2,7 @@ package metering
 
 import (
 	"context"
-	"maps"
+	"strconv"
 	"time"
 
 	"github.com/contextlite/cloud/contextengine"
@@ -10,30 +10,37 @@ import (
 
 // Report is a tenant's usage of its current period.
 type Report struct {
-	Tier     string                `json:"tier"`
-	Period   Period                `json:"period"`
-	Meters   Meters                `json:"meters"`
-	Rejected map[string]int64      `json:"rejected"` // refused requests by reason, not billed
-	Upgrade  string                `json:"upgrade_to,omitempty"`
+	Tier     string
+	Period   Period
+	Meters   Meters
+	Rejected Rejected // refused requests, not billed
+	Upgrade  string   // the next tier, suggested from 80 % of a quota
 }
 
 // Meters are the meters of a Report.
 type Meters struct {
-	Queries      MeterUsage `json:"queries"`
-	Tokens       MeterUsage `json:"tokens"`
-	Documents    MeterUsage `json:"documents"`
-	Workspaces   MeterUsage `json:"workspaces"`
-	StorageBytes MeterUsage `json:"storage_bytes"`
+	Queries, Tokens, Documents, Workspaces, StorageBytes MeterUsage
 }
 
-// MeterUsage is one meter of a Report. Limit, Remaining and Percent are
-// absent for unlimited meters; Reset only for per-period meters.
+// Rejected counts the requests of a period refused by quota and by rate limit.
+type Rejected struct {
+	Quota     int64
+	RateLimit int64
+}
+
+// MeterUsage is one meter of a Report.
 type MeterUsage struct {
-	Used      int64      `json:"used"`
-	Limit     *int64     `json:"limit"`
-	Remaining *int64     `json:"remaining,omitempty"`
-	Percent   *float64   `json:"percent,omitempty"`
-	Reset     *time.Time `json:"reset,omitempty"`
+	Used  int64
+	Limit int64     // 0: unlimited
+	Reset time.Time // per-period meters: when the period ends
+}
+
+// Percent returns how much of the limit is used (0 when unlimited).
+func (u MeterUsage) Percent() float64 {
+	if u.Limit <= 0 {
+		return 0
+	}
+	return float64(u.Used) * 100 / float64(u.Limit)
 }
 
 // Report returns tenantID's usage of its current period under quota q,
@@ -49,29 +56,84 @@ func (m *Meter) Report(ctx context.Context, tenantID string, anchor time.Time, q
 	r := Report{
 		Tier:     q.Tier,
 		Period:   acct.period,
-		Rejected: maps.Clone(acct.rejected),
+		Rejected: acct.rejected,
 		Meters: Meters{
-			Queries:      meterUsage(acct.queries.Load(), q.Queries, &reset),
-			Tokens:       meterUsage(acct.tokens.Load(), 0, &reset),
-			Documents:    meterUsage(totals.Documents, q.Documents, nil),
-			Workspaces:   meterUsage(totals.Workspaces, q.Workspaces, nil),
-			StorageBytes: meterUsage(totals.StorageBytes, q.StorageBytes, nil),
+			Queries:      MeterUsage{acct.queries.Load(), q.Queries, reset},
+			Tokens:       MeterUsage{Used: acct.tokens.Load(), Reset: reset},
+			Documents:    MeterUsage{Used: totals.Documents, Limit: q.Documents},
+			Workspaces:   MeterUsage{Used: totals.Workspaces, Limit: q.Workspaces},
+			StorageBytes: MeterUsage{Used: totals.StorageBytes, Limit: q.StorageBytes},
 		},
 	}
 	for _, u := range []MeterUsage{r.Meters.Queries, r.Meters.Documents, r.Meters.StorageBytes} {
-		if u.Percent != nil && *u.Percent >= float64(thresholds[0]) {
+		if u.Percent() >= float64(thresholds[0]) {
 			r.Upgrade = q.NextTier
 		}
 	}
 	return r, nil
 }
 
-func meterUsage(used, limit int64, reset *time.Time) MeterUsage {
-	u := MeterUsage{Used: used, Reset: reset}
-	if limit > 0 {
-		remaining := max(limit-used, 0)
-		percent := float64(used) * 100 / float64(limit)
-		u.Limit, u.Remaining, u.Percent = &limit, &remaining, &percent
+// MarshalJSON encodes r as GET /api/v1/usage answers it:
+//
+//	{"tier": "free", "period": {"start": ..., "end": ...},
+//	 "meters": {"queries": {"used": 5, "limit": 1000, "remaining": 995, "percent": 0.5, "reset": ...}, ...},
+//	 "rejected": {"quota": 0, "rate_limit": 0}, "upgrade_to": "starter"}
+//
+// An unlimited meter has "limit": null and no remaining or percent. It is
+// written by hand: the usage endpoint is polled, and reflection cost more
+// than the rest of the request.
+func (r Report) MarshalJSON() ([]byte, error) {
+	b := make([]byte, 0, 768)
+	b = append(b, `{"tier":`...)
+	b = strconv.AppendQuote(b, r.Tier)
+	b = append(b, `,"period":{"start":`...)
+	b = appendTime(b, r.Period.Start)
+	b = append(b, `,"end":`...)
+	b = appendTime(b, r.Period.End)
+	b = append(b, `},"meters":{"queries":`...)
+	b = r.Meters.Queries.appendJSON(b)
+	b = append(b, `,"tokens":`...)
+	b = r.Meters.Tokens.appendJSON(b)
+	b = append(b, `,"documents":`...)
+	b = r.Meters.Documents.appendJSON(b)
+	b = append(b, `,"workspaces":`...)
+	b = r.Meters.Workspaces.appendJSON(b)
+	b = append(b, `,"storage_bytes":`...)
+	b = r.Meters.StorageBytes.appendJSON(b)
+	b = append(b, `},"rejected":{"quota":`...)
+	b = strconv.AppendInt(b, r.Rejected.Quota, 10)
+	b = append(b, `,"rate_limit":`...)
+	b = strconv.AppendInt(b, r.Rejected.RateLimit, 10)
+	b = append(b, '}')
+	if r.Upgrade != "" {
+		b = append(b, `,"upgrade_to":`...)
+		b = strconv.AppendQuote(b, r.Upgrade)
 	}
-	return u
+	return append(b, '}'), nil
+}
+
+func (u MeterUsage) appendJSON(b []byte) []byte {
+	b = append(b, `{"used":`...)
+	b = strconv.AppendInt(b, u.Used, 10)
+	if u.Limit > 0 {
+		b = append(b, `,"limit":`...)
+		b = strconv.AppendInt(b, u.Limit, 10)
+		b = append(b, `,"remaining":`...)
+		b = strconv.AppendInt(b, max(u.Limit-u.Used, 0), 10)
+		b = append(b, `,"percent":`...)
+		b = strconv.AppendFloat(b, u.Percent(), 'f', -1, 64)
+	} else {
+		b = append(b, `,"limit":null`...)
+	}
+	if !u.Reset.IsZero() {
+		b = append(b, `,"reset":`...)
+		b = appendTime(b, u.Reset)
+	}
+	return append(b, '}')
+}
+
+func appendTime(b []byte, t time.Time) []byte {
+	b = append(b, '"')
+	b = t.UTC().AppendFormat(b, time.RFC3339)
+	return append(b, '"')
 }
