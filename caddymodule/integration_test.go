@@ -1,7 +1,6 @@
 package caddymodule
 
 import (
-	"bytes"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -84,15 +83,33 @@ func waitForCertificates(t *testing.T, tc *caddytest.Tester) {
 // call sends a JSON request and decodes the JSON answer into out (if not nil).
 func call(t *testing.T, tc *caddytest.Tester, method, url, key string, body any, wantStatus int, out any) http.Header {
 	t.Helper()
-	var rd io.Reader
+	var raw []byte
 	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
+		var err error
+		if raw, err = json.Marshal(body); err != nil {
 			t.Fatal(err)
 		}
-		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequest(method, url, rd)
+	resp, data := rawCall(t, tc, method, url, key, string(raw))
+	if resp.StatusCode != wantStatus {
+		t.Fatalf("%s %s = %d %s, want %d", method, url, resp.StatusCode, data, wantStatus)
+	}
+	if ct := resp.Header.Get("Content-Type"); len(data) > 0 && !strings.HasPrefix(ct, "application/json") {
+		t.Fatalf("%s %s: Content-Type %q, body %s", method, url, ct, data)
+	}
+	if out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			t.Fatalf("%s %s: %v in %s", method, url, err, data)
+		}
+	}
+	return resp.Header
+}
+
+// rawCall sends a request with a JSON body (none when empty) and returns
+// the response with its body read.
+func rawCall(t *testing.T, tc *caddytest.Tester, method, url, key, body string) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,18 +123,7 @@ func call(t *testing.T, tc *caddytest.Tester, method, url, key string, body any,
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != wantStatus {
-		t.Fatalf("%s %s = %d %s, want %d", method, url, resp.StatusCode, data, wantStatus)
-	}
-	if ct := resp.Header.Get("Content-Type"); len(data) > 0 && !strings.HasPrefix(ct, "application/json") {
-		t.Fatalf("%s %s: Content-Type %q, body %s", method, url, ct, data)
-	}
-	if out != nil {
-		if err := json.Unmarshal(data, out); err != nil {
-			t.Fatalf("%s %s: %v in %s", method, url, err, data)
-		}
-	}
-	return resp.Header
+	return resp, data
 }
 
 // errorCode is the JSON shape of every error.

@@ -12,33 +12,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/caddyserver/caddy/v2/caddytest"
-
 	"github.com/contextlite/cloud/notify"
 	"github.com/contextlite/cloud/tenancy"
 )
 
 // smallFreeTier makes the free tier's quotas small enough to use up.
 const smallFreeTier = "\t\ttier free {\n\t\t\tqueries_per_month 5\n\t\t\tdocuments 3\n\t\t}\n"
-
-// rawCall sends a request and returns the response with its body read.
-func rawCall(t *testing.T, tc *caddytest.Tester, method, url, key, body string) (*http.Response, []byte) {
-	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if key != "" {
-		req.Header.Set("X-API-Key", key)
-	}
-	resp, err := tc.Client.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	return resp, data
-}
 
 func TestQuotasAndHeaders(t *testing.T) {
 	dir := t.TempDir()

@@ -22,7 +22,15 @@ func newTestManager(t testing.TB, opts Options) *Manager {
 // newTestTenant creates and opens tenant "acme" in a fresh Manager.
 func newTestTenant(t testing.TB) *Tenant {
 	t.Helper()
-	m := newTestManager(t, Options{})
+	_, tn := newTestTenantWith(t, Options{})
+	return tn
+}
+
+// newTestTenantWith creates and opens tenant "acme" in a fresh Manager
+// with opts.
+func newTestTenantWith(t testing.TB, opts Options) (*Manager, *Tenant) {
+	t.Helper()
+	m := newTestManager(t, opts)
 	ctx := context.Background()
 	if err := m.Create(ctx, "acme"); err != nil {
 		t.Fatal(err)
@@ -32,7 +40,7 @@ func newTestTenant(t testing.TB) *Tenant {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { tn.Close() })
-	return tn
+	return m, tn
 }
 
 func mustAdd(t testing.TB, tn *Tenant, docs ...NewDocument) []AddResult {

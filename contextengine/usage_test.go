@@ -30,17 +30,7 @@ func (l *usageLog) hook(_ string, evs []UsageEvent, totals Totals) {
 
 func openUsageTenant(t *testing.T, log *usageLog) (*Manager, *Tenant) {
 	t.Helper()
-	m := newTestManager(t, Options{OnUsage: log.hook})
-	ctx := context.Background()
-	if err := m.Create(ctx, "acme"); err != nil {
-		t.Fatal(err)
-	}
-	tn, err := m.Open(ctx, "acme")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { tn.Close() })
-	return m, tn
+	return newTestTenantWith(t, Options{OnUsage: log.hook})
 }
 
 func TestWritesRecordUsageWithTheirChange(t *testing.T) {

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	_ "modernc.org/sqlite"
 )
 
@@ -565,67 +565,42 @@ func listDocuments(t *testing.T, api *apiClient) map[string]int64 {
 }
 
 // usageTotals sums the tenant's usage_events per meter in the control
-// plane: <dataDir>/control.db when dsn is empty, else PostgreSQL.
+// plane, read with plain SQL: <dataDir>/control.db when dsn is empty, else
+// PostgreSQL.
 func usageTotals(t *testing.T, dataDir, dsn, tenantID string) map[string]int64 {
 	t.Helper()
-	totals := make(map[string]int64)
-	add := func(meter string, sum int64) { totals[meter] = sum }
-	var err error
-	if dsn == "" {
-		err = sqliteUsage(filepath.Join(dataDir, "control.db"), tenantID, add)
-	} else {
-		err = postgresUsage(dsn, tenantID, add)
+	driver, source, query := "sqlite", filepath.Join(dataDir, "control.db"),
+		`SELECT meter, SUM(quantity) FROM usage_events WHERE tenant_id = ? GROUP BY meter`
+	if dsn != "" {
+		driver, source, query = "pgx", dsn,
+			`SELECT meter, SUM(quantity)::bigint FROM usage_events WHERE tenant_id = $1 GROUP BY meter`
 	}
+	totals, err := sumUsage(driver, source, query, tenantID)
 	if err != nil {
 		t.Fatalf("read usage_events: %v", err)
 	}
 	return totals
 }
 
-// sqliteUsage reads the per-meter sums from the SQLite control plane.
-func sqliteUsage(path, tenantID string, each func(string, int64)) error {
-	db, err := sql.Open("sqlite", path)
+func sumUsage(driver, source, query, tenantID string) (map[string]int64, error) {
+	db, err := sql.Open(driver, source)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer db.Close()
-	rows, err := db.Query(`SELECT meter, SUM(quantity) FROM usage_events WHERE tenant_id = ? GROUP BY meter`, tenantID)
+	rows, err := db.Query(query, tenantID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer rows.Close()
+	totals := make(map[string]int64)
 	for rows.Next() {
 		var meter string
 		var sum int64
 		if err := rows.Scan(&meter, &sum); err != nil {
-			return err
+			return nil, err
 		}
-		each(meter, sum)
+		totals[meter] = sum
 	}
-	return rows.Err()
-}
-
-// postgresUsage reads the per-meter sums from the PostgreSQL control plane.
-func postgresUsage(dsn, tenantID string, each func(string, int64)) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(ctx)
-	rows, err := conn.Query(ctx, `SELECT meter, SUM(quantity)::bigint FROM usage_events WHERE tenant_id = $1 GROUP BY meter`, tenantID)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var meter string
-		var sum int64
-		if err := rows.Scan(&meter, &sum); err != nil {
-			return err
-		}
-		each(meter, sum)
-	}
-	return rows.Err()
+	return totals, rows.Err()
 }
