@@ -16,14 +16,14 @@ type sqlStore struct {
 	db database
 }
 
-const tenantColumns = "id, slug, name, email, tier, status, stripe_customer_id, stripe_subscription_id, created_at, updated_at, billing_anchor"
+const tenantColumns = "id, slug, name, email, tier, status, stripe_customer_id, stripe_subscription_id, created_at, updated_at, billing_anchor, payment_failed_at"
 
 func scanTenant(row scanner) (Tenant, error) {
 	var t Tenant
-	var created, updated, anchor timeCol
+	var created, updated, anchor, paymentFailed timeCol
 	err := row.Scan(&t.ID, &t.Slug, &t.Name, &t.Email, &t.Tier, &t.Status,
-		&t.StripeCustomerID, &t.StripeSubscriptionID, &created, &updated, &anchor)
-	t.CreatedAt, t.UpdatedAt, t.BillingAnchor = created.T, updated.T, anchor.T
+		&t.StripeCustomerID, &t.StripeSubscriptionID, &created, &updated, &anchor, &paymentFailed)
+	t.CreatedAt, t.UpdatedAt, t.BillingAnchor, t.PaymentFailedAt = created.T, updated.T, anchor.T, paymentFailed.T
 	return t, err
 }
 
@@ -34,8 +34,9 @@ func (s *sqlStore) CreateTenant(ctx context.Context, t Tenant) error {
 	if t.UpdatedAt.IsZero() {
 		t.UpdatedAt = t.CreatedAt
 	}
-	n, err := s.db.exec(ctx, "INSERT INTO tenants ("+tenantColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (slug) DO NOTHING",
-		t.ID, t.Slug, t.Name, t.Email, t.Tier, string(t.Status), t.StripeCustomerID, t.StripeSubscriptionID, t.CreatedAt, t.UpdatedAt, nullTime(t.BillingAnchor))
+	n, err := s.db.exec(ctx, "INSERT INTO tenants ("+tenantColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (slug) DO NOTHING",
+		t.ID, t.Slug, t.Name, t.Email, t.Tier, string(t.Status), t.StripeCustomerID, t.StripeSubscriptionID, t.CreatedAt, t.UpdatedAt,
+		nullTime(t.BillingAnchor), nullTime(t.PaymentFailedAt))
 	if err != nil {
 		return fmt.Errorf("create tenant %s: %w", t.ID, err)
 	}
@@ -49,6 +50,20 @@ func (s *sqlStore) Tenant(ctx context.Context, id string) (Tenant, error) {
 	t, err := scanTenant(s.db.queryRow(ctx, "SELECT "+tenantColumns+" FROM tenants WHERE id = $1", id))
 	if err != nil {
 		return Tenant{}, fmt.Errorf("tenant %s: %w", id, notFound(err))
+	}
+	return t, nil
+}
+
+func (s *sqlStore) TenantByStripeCustomer(ctx context.Context, customerID string) (Tenant, error) {
+	if customerID == "" {
+		// "" is every tenant without a customer, never one tenant's.
+		return Tenant{}, fmt.Errorf("tenant of Stripe customer %q: %w", customerID, ErrNotFound)
+	}
+	// A customer belongs to one tenant; the order only makes a mistake
+	// deterministic.
+	t, err := scanTenant(s.db.queryRow(ctx, "SELECT "+tenantColumns+" FROM tenants WHERE stripe_customer_id = $1 ORDER BY created_at, id LIMIT 1", customerID))
+	if err != nil {
+		return Tenant{}, fmt.Errorf("tenant of Stripe customer %q: %w", customerID, notFound(err))
 	}
 	return t, nil
 }
@@ -87,6 +102,18 @@ func (s *sqlStore) SetStatus(ctx context.Context, id string, st Status) error {
 
 func (s *sqlStore) SetBillingAnchor(ctx context.Context, id string, anchor time.Time) error {
 	return s.updateTenant(ctx, id, "billing_anchor", nullTime(anchor))
+}
+
+func (s *sqlStore) SetStripeCustomer(ctx context.Context, tenantID, customerID string) error {
+	return s.updateTenant(ctx, tenantID, "stripe_customer_id", customerID)
+}
+
+func (s *sqlStore) SetSubscription(ctx context.Context, tenantID, subscriptionID string) error {
+	return s.updateTenant(ctx, tenantID, "stripe_subscription_id", subscriptionID)
+}
+
+func (s *sqlStore) SetPaymentFailed(ctx context.Context, tenantID string, at time.Time) error {
+	return s.updateTenant(ctx, tenantID, "payment_failed_at", nullTime(at))
 }
 
 // updateTenant sets one column, named by the caller, and updated_at.

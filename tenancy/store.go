@@ -42,6 +42,14 @@ type Store interface {
 	SetStatus(ctx context.Context, id string, s Status) error
 	// SetBillingAnchor sets the instant a tenant's billing periods start from (zero clears it); ErrNotFound if there is no such tenant.
 	SetBillingAnchor(ctx context.Context, id string, anchor time.Time) error
+	// TenantByStripeCustomer returns the tenant whose Stripe customer is customerID; ErrNotFound if none (always for "").
+	TenantByStripeCustomer(ctx context.Context, customerID string) (Tenant, error)
+	// SetStripeCustomer records a tenant's Stripe customer id ("" clears it); ErrNotFound if no such tenant.
+	SetStripeCustomer(ctx context.Context, tenantID, customerID string) error
+	// SetSubscription records a tenant's Stripe subscription id ("" clears it); ErrNotFound if no such tenant.
+	SetSubscription(ctx context.Context, tenantID, subscriptionID string) error
+	// SetPaymentFailed records when a tenant's payments started failing (zero clears it); ErrNotFound if no such tenant.
+	SetPaymentFailed(ctx context.Context, tenantID string, at time.Time) error
 
 	// CreateKey adds k. A zero CreatedAt is set to now.
 	CreateKey(ctx context.Context, k APIKey) error
@@ -86,6 +94,28 @@ type Store interface {
 	Webhook(ctx context.Context, tenantID string) (Webhook, error)
 	// DeleteWebhook removes a tenant's webhook; ErrNotFound if it has none.
 	DeleteWebhook(ctx context.Context, tenantID string) error
+
+	// RecordBillingEvent stores a Stripe event (id, type, raw JSON payload) unless its id is stored
+	// already, and reports whether it was already processed (so a duplicate delivery does nothing,
+	// while an event whose processing failed is processed again on redelivery).
+	// A zero receivedAt is set to now; a payload that is not JSON is an error.
+	RecordBillingEvent(ctx context.Context, id, typ string, payload []byte, receivedAt time.Time) (processed bool, err error)
+	// MarkBillingEventProcessed sets a stored event's processed_at (a zero at to now); ErrNotFound if it is not stored.
+	MarkBillingEventProcessed(ctx context.Context, id string, at time.Time) error
+
+	// UsageReceived sums a tenant's usage events of meter that the control plane stored
+	// (created_at, not occurred_at) in [from, to).
+	UsageReceived(ctx context.Context, tenantID, meter string, from, to time.Time) (int64, error)
+
+	// AddUsageReport stores r unless its Identifier exists; reports whether it added it.
+	// An empty Status is set to ReportPending, a zero CreatedAt to now and a zero UpdatedAt to CreatedAt.
+	AddUsageReport(ctx context.Context, r UsageReport) (bool, error)
+	// LastUsageReport returns the tenant's report of meter with the latest HourStart; ErrNotFound if none.
+	LastUsageReport(ctx context.Context, tenantID, meter string) (UsageReport, error)
+	// PendingUsageReports returns pending reports, oldest HourStart first, at most limit; never nil.
+	PendingUsageReports(ctx context.Context, limit int) ([]UsageReport, error)
+	// UpdateUsageReport stores Status, Attempts and LastError of a report (UpdatedAt = now); ErrNotFound if none.
+	UpdateUsageReport(ctx context.Context, r UsageReport) error
 
 	// Close releases the database.
 	Close() error

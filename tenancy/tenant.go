@@ -32,7 +32,8 @@ type Tenant struct {
 	Status               Status    `json:"status"`
 	StripeCustomerID     string    `json:"stripe_customer_id,omitempty"`
 	StripeSubscriptionID string    `json:"stripe_subscription_id,omitempty"`
-	BillingAnchor        time.Time `json:"billing_anchor,omitzero"` // billing periods start from it; zero: calendar months
+	BillingAnchor        time.Time `json:"billing_anchor,omitzero"`    // billing periods start from it; zero: calendar months
+	PaymentFailedAt      time.Time `json:"payment_failed_at,omitzero"` // when payments started failing; zero when paid up
 	CreatedAt            time.Time `json:"created_at"`
 	UpdatedAt            time.Time `json:"updated_at"`
 }
