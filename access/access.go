@@ -76,6 +76,10 @@ func (r *Resolver) Resolve(ctx context.Context, req *http.Request) (Caller, erro
 	switch c.Tenant.Status {
 	case tenancy.StatusActive:
 	case tenancy.StatusSuspended:
+		if !c.Tenant.PaymentFailedAt.IsZero() {
+			return Caller{}, &api.Error{Status: http.StatusPaymentRequired, Code: "payment_required",
+				Message: "this tenant is suspended for an unpaid invoice; update the payment method in the billing portal"}
+		}
 		return Caller{}, &api.Error{Status: http.StatusForbidden, Code: "tenant_suspended", Message: "this tenant is suspended"}
 	default:
 		return Caller{}, unauthorized("invalid_credentials", "the credential is not valid")

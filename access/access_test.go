@@ -278,6 +278,17 @@ func TestResolveTenantStatus(t *testing.T) {
 	_, err = f.res.Resolve(ctx, jwtReq())
 	wantAPIError(t, err, http.StatusForbidden, "tenant_suspended")
 
+	// Suspended for an unpaid invoice: 402.
+	if err := f.store.SetPaymentFailed(ctx, f.acme.Tenant.ID, time.Now().Add(-96*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	f.auth.Forget(f.acme.Tenant.ID)
+	_, err = f.res.Resolve(ctx, keyReq())
+	wantAPIError(t, err, http.StatusPaymentRequired, "payment_required")
+	if err := f.store.SetPaymentFailed(ctx, f.acme.Tenant.ID, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+
 	// Another tenant is unaffected.
 	if _, err := f.res.Resolve(ctx, request("globex.example.com", map[string]string{"X-API-Key": f.globex.APIKey})); err != nil {
 		t.Errorf("other tenant: %v", err)

@@ -25,6 +25,7 @@ type Handler struct {
 	Meter    *metering.Meter // usage counts, for GET /api/v1/usage
 	Plans    metering.Plans  // quotas of the tiers
 	Webhooks Webhooks        // where usage notices go
+	Billing  Billing         // Stripe; nil when billing is off
 	// AllowPrivateWebhooks accepts webhook URLs on loopback and private
 	// addresses, and plain http; for development and tests.
 	AllowPrivateWebhooks bool

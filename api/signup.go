@@ -1,11 +1,13 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/contextlite/cloud/tenancy"
 )
@@ -13,9 +15,19 @@ import (
 // Signup serves POST /signup on the apex domain: {email, company} creates
 // a tenant, its storage and its first admin key.
 type Signup struct {
-	Service *tenancy.Service
-	Logger  *slog.Logger // nil: discard
+	Service   *tenancy.Service
+	Customers Customers    // nil when billing is off
+	Logger    *slog.Logger // nil: discard
 }
+
+// Customers makes tenants' billing accounts.
+type Customers interface {
+	EnsureCustomer(ctx context.Context, t tenancy.Tenant) (string, error)
+}
+
+// customerTimeout bounds the billing account made at signup; when it
+// fails, billing makes it later.
+const customerTimeout = 10 * time.Second
 
 // signupRequest is the body of a signup.
 type signupRequest struct {
@@ -60,11 +72,25 @@ func (s *Signup) signup(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	s.createCustomer(r.Context(), res.Tenant)
 	url := tenantURL(r, res.Tenant.Slug)
 	return writeJSON(w, http.StatusCreated, signupResponse{
 		TenantID: res.Tenant.ID, Slug: res.Tenant.Slug, Tier: res.Tenant.Tier,
 		APIKey: res.APIKey, URL: url, Quickstart: Quickstart(url, res.APIKey),
 	})
+}
+
+// createCustomer makes the new tenant's billing account, if billing is
+// on; a failure is logged and retried by billing's background work.
+func (s *Signup) createCustomer(ctx context.Context, t tenancy.Tenant) {
+	if s.Customers == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, customerTimeout)
+	defer cancel()
+	if _, err := s.Customers.EnsureCustomer(ctx, t); err != nil && s.Logger != nil {
+		s.Logger.WarnContext(ctx, "billing account not created at signup; retrying in the background", "tenant", t.ID, "error", err)
+	}
 }
 
 // tenantURL returns the base URL of a tenant's API: its subdomain of the

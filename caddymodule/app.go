@@ -6,8 +6,10 @@ package caddymodule
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -20,6 +22,7 @@ import (
 
 	"github.com/contextlite/cloud/access"
 	"github.com/contextlite/cloud/api"
+	"github.com/contextlite/cloud/billing"
 	"github.com/contextlite/cloud/jwtauth"
 	"github.com/contextlite/cloud/metering"
 	"github.com/contextlite/cloud/tenancy"
@@ -59,6 +62,8 @@ type App struct {
 	// AllowPrivateWebhooks lets notice webhooks reach loopback and private
 	// addresses, over plain HTTP too; for development and tests only.
 	AllowPrivateWebhooks bool `json:"allow_private_webhooks,omitempty"`
+	// Stripe enables billing.
+	Stripe *StripeConfig `json:"stripe,omitempty"`
 
 	shared   *shared
 	poolKey  string
@@ -69,10 +74,12 @@ type App struct {
 	service  *tenancy.Service
 	api      *api.Handler
 	signup   *api.Signup
+	billing  *billing.Billing
+	webhook  http.Handler // POST /webhooks/stripe
 	ctx      caddy.Context
 	logger   *zap.Logger
 	stop     context.CancelFunc
-	stopped  chan struct{}
+	running  *sync.WaitGroup // background work of this config
 }
 
 // tenantCacheTTL is how long JWT callers' tenants are cached, like API keys.
@@ -133,7 +140,7 @@ func (a *App) wire(ctx caddy.Context) error {
 	a.api = &api.Handler{Engine: engine, Accounts: accounts{a.service, a.keys}, Tiers: a.tiers,
 		Meter: a.shared.meter, Plans: a.plans, Webhooks: store, AllowPrivateWebhooks: a.AllowPrivateWebhooks, Logger: ctx.Slogger()}
 	a.signup = &api.Signup{Service: a.service, Logger: ctx.Slogger()}
-	return nil
+	return a.newBilling(ctx)
 }
 
 // accounts makes key changes take effect at once on this instance by
@@ -171,11 +178,9 @@ func (a *App) Validate() error {
 // Start starts the background work of this config and says how to begin.
 func (a *App) Start() error {
 	ctx, cancel := context.WithCancel(context.Background())
-	a.stop, a.stopped = cancel, make(chan struct{})
-	go func() {
-		defer close(a.stopped)
-		a.keys.Run(ctx)
-	}()
+	a.stop, a.running = cancel, new(sync.WaitGroup)
+	a.running.Go(func() { a.keys.Run(ctx) })
+	a.running.Go(func() { a.runBilling(ctx) })
 	port := ""
 	if v, err := a.ctx.AppIfConfigured("http"); err == nil && v.(*caddyhttp.App).HTTPSPort != 0 {
 		port = ":" + strconv.Itoa(v.(*caddyhttp.App).HTTPSPort)
@@ -197,7 +202,7 @@ func (a *App) Start() error {
 func (a *App) Stop() error {
 	if a.stop != nil {
 		a.stop()
-		<-a.stopped
+		a.running.Wait()
 	}
 	return nil
 }
@@ -227,6 +232,7 @@ func (a *App) Cleanup() error {
 //			queries_per_month|documents|workspaces|tokens_per_query|rate_per_second|burst <n>
 //			retention <duration>
 //		}
+//		stripe { ... }  # see parseStripe
 //		jwt_issuer <iss> {
 //			jwks_url|jwks_file <where>
 //			audience|authorized_party|algorithm <value...>
@@ -270,6 +276,8 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			err = a.parseTier(d)
 		case "jwt_issuer":
 			err = a.parseIssuer(d)
+		case "stripe":
+			err = a.parseStripe(d)
 		default:
 			err = d.Errf("unknown contextlite option %q", d.Val())
 		}

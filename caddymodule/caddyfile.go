@@ -119,3 +119,19 @@ func boolArg(d *caddyfile.Dispenser, dst *bool) error {
 	*dst = v
 	return nil
 }
+
+// mapArg reads "<name> [value]" into m; no value leaves m unchanged.
+func mapArg(d *caddyfile.Dispenser, m *map[string]string) error {
+	args := d.RemainingArgs()
+	switch len(args) {
+	case 1:
+		return nil
+	case 2:
+		if *m == nil {
+			*m = make(map[string]string)
+		}
+		(*m)[args[0]] = args[1]
+		return nil
+	}
+	return d.ArgErr()
+}
