@@ -23,6 +23,7 @@ import (
 	"github.com/contextlite/cloud/access"
 	"github.com/contextlite/cloud/api"
 	"github.com/contextlite/cloud/billing"
+	"github.com/contextlite/cloud/health"
 	"github.com/contextlite/cloud/jwtauth"
 	"github.com/contextlite/cloud/metering"
 	"github.com/contextlite/cloud/tenancy"
@@ -76,6 +77,7 @@ type App struct {
 	signup   *api.Signup
 	billing  *billing.Billing
 	webhook  http.Handler // POST /webhooks/stripe
+	health   *health.Handler
 	ctx      caddy.Context
 	logger   *zap.Logger
 	stop     context.CancelFunc
@@ -140,7 +142,44 @@ func (a *App) wire(ctx caddy.Context) error {
 	a.api = &api.Handler{Engine: engine, Accounts: accounts{a.service, a.keys}, Tiers: a.tiers,
 		Meter: a.shared.meter, Plans: a.plans, Webhooks: store, AllowPrivateWebhooks: a.AllowPrivateWebhooks, Logger: ctx.Slogger()}
 	a.signup = &api.Signup{Service: a.service, Logger: ctx.Slogger()}
-	return a.newBilling(ctx)
+	if err := a.newBilling(ctx); err != nil {
+		return err
+	}
+	a.health = a.newHealth()
+	return nil
+}
+
+// minFreeBytes is the free space under the data dir below which the
+// service reports itself unhealthy.
+const minFreeBytes = 100 << 20
+
+// newHealth builds GET /health over this config's state.
+func (a *App) newHealth() *health.Handler {
+	store, engine := a.shared.store, a.shared.engine
+	stripeCheck := func(context.Context) error { return health.ErrDisabled }
+	if a.billing != nil {
+		stripeCheck = func(context.Context) error { return a.billing.Health() }
+	}
+	return &health.Handler{
+		Version: health.Version("github.com/contextlite/cloud"),
+		Started: a.shared.started,
+		Checks: []health.Check{
+			{Name: "database", Required: true, Run: func(ctx context.Context) error { _, err := store.Tenants(ctx); return err }},
+			{Name: "storage", Required: true, Run: health.Storage(a.DataDir, minFreeBytes)},
+			{Name: "stripe", Run: stripeCheck},
+		},
+		TenantCount: func(ctx context.Context) (int, error) {
+			ts, err := store.Tenants(ctx)
+			n := 0
+			for _, t := range ts {
+				if t.Status != tenancy.StatusDeleted {
+					n++
+				}
+			}
+			return n, err
+		},
+		OpenTenants: engine.OpenCount,
+	}
 }
 
 // accounts makes key changes take effect at once on this instance by

@@ -109,3 +109,31 @@ func TestBillingOffAnswers404(t *testing.T) {
 		t.Fatalf("webhook without billing: %d %s", status, code)
 	}
 }
+
+func TestHealth(t *testing.T) {
+	fake := stripefake.New(t)
+	tc := startServer(t, t.TempDir(), stripeConfig(fake.URL))
+	signup(t, tc, "HealthCo")
+	var h struct {
+		Status      string            `json:"status"`
+		Version     string            `json:"version"`
+		TenantCount int               `json:"tenant_count"`
+		Checks      map[string]string `json:"checks"`
+	}
+	for range 50 { // the stripe check is filled in by billing's first round
+		resp, data := rawCall(t, tc, "GET", testBase+"/health", "", "")
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("health: %d %s", resp.StatusCode, data)
+		}
+		if err := json.Unmarshal(data, &h); err != nil {
+			t.Fatal(err)
+		}
+		if h.Checks["stripe"] == "ok" {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if h.Status != "ok" || h.Version == "" || h.Checks["database"] != "ok" || h.Checks["storage"] != "ok" || h.Checks["stripe"] != "ok" {
+		t.Fatalf("health = %+v", h)
+	}
+}

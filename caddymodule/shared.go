@@ -37,6 +37,7 @@ type shared struct {
 	shipper *metering.Shipper
 	notices *notify.Dispatcher
 	log     *slog.Logger
+	started time.Time // for the uptime /health reports
 
 	stop context.CancelFunc
 	wg   sync.WaitGroup
@@ -48,7 +49,7 @@ const shutdownFlush = 20 * time.Second
 // openShared opens the engine and the control plane and starts the
 // background work.
 func openShared(ctx context.Context, cfg sharedConfig, log *slog.Logger) (*shared, error) {
-	s := &shared{log: log}
+	s := &shared{log: log, started: time.Now()}
 	store, err := tenancy.Open(ctx, cfg.dsn, cfg.dataDir)
 	if err != nil {
 		return nil, fmt.Errorf("control plane: %w", err)

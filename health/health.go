@@ -1,0 +1,141 @@
+// Package health answers GET /health: the service's version and uptime,
+// its tenants, and checks of what it depends on, cached briefly so the
+// endpoint stays cheap.
+package health
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"runtime/debug"
+	"sync"
+	"time"
+)
+
+// Check reports a dependency's trouble, or nil when it is fine.
+type Check struct {
+	Name     string
+	Required bool // a failure makes the service unhealthy (503)
+	Run      func(ctx context.Context) error
+}
+
+// Report is the answer of GET /health.
+type Report struct {
+	Status      string            `json:"status"` // ok, degraded (an optional check failed) or unhealthy
+	Version     string            `json:"version"`
+	Uptime      string            `json:"uptime"`
+	TenantCount int               `json:"tenant_count"`
+	OpenTenants int               `json:"open_tenants"`
+	Checks      map[string]string `json:"checks"` // "ok", "disabled" or the failure
+}
+
+// Handler serves GET /health. Set its fields before the first request.
+type Handler struct {
+	Version     string
+	Started     time.Time
+	Checks      []Check
+	TenantCount func(ctx context.Context) (int, error)
+	OpenTenants func() int
+	TTL         time.Duration    // how long a report is reused (default 5s)
+	Now         func() time.Time // default time.Now
+
+	mu     sync.Mutex
+	last   Report
+	status int
+	at     time.Time
+}
+
+// checkTimeout bounds each check.
+const checkTimeout = 3 * time.Second
+
+// ServeHTTP answers 200 with the report when every required check passes,
+// else 503.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	report, status := h.Report(r.Context())
+	body, _ := json.Marshal(report) // strings and ints always marshal
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(append(body, '\n'))
+}
+
+// Report returns the current report and its HTTP status, running the
+// checks when the last report is older than the TTL.
+func (h *Handler) Report(ctx context.Context) (Report, int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	now := h.now()
+	ttl := h.TTL
+	if ttl <= 0 {
+		ttl = 5 * time.Second
+	}
+	if h.at.IsZero() || now.Sub(h.at) >= ttl {
+		h.last, h.status = h.run(ctx, now)
+		h.at = now
+	}
+	report := h.last
+	report.Uptime = now.Sub(h.Started).Truncate(time.Second).String()
+	report.OpenTenants = h.OpenTenants()
+	return report, h.status
+}
+
+func (h *Handler) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
+}
+
+// run runs every check, each bounded by checkTimeout, in parallel.
+func (h *Handler) run(ctx context.Context, now time.Time) (Report, int) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), checkTimeout)
+	defer cancel()
+	report := Report{Status: "ok", Version: h.Version, Checks: make(map[string]string, len(h.Checks))}
+	errs := make([]error, len(h.Checks))
+	var wg sync.WaitGroup
+	for i, c := range h.Checks {
+		wg.Go(func() { errs[i] = c.Run(ctx) })
+	}
+	count, countErr := h.TenantCount(ctx)
+	wg.Wait()
+	report.TenantCount = count
+	status := http.StatusOK
+	for i, c := range h.Checks {
+		switch {
+		case errs[i] == nil:
+			report.Checks[c.Name] = "ok"
+		case errs[i] == ErrDisabled:
+			report.Checks[c.Name] = "disabled"
+		case c.Required:
+			report.Checks[c.Name] = errs[i].Error()
+			report.Status, status = "unhealthy", http.StatusServiceUnavailable
+		default:
+			report.Checks[c.Name] = errs[i].Error()
+			if status == http.StatusOK {
+				report.Status = "degraded"
+			}
+		}
+	}
+	if countErr != nil && status == http.StatusOK {
+		report.Status = "degraded"
+	}
+	return report, status
+}
+
+// Version returns the version of module path in this binary's build
+// information ("(devel)" for a build from a checkout).
+func Version(path string) string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	if info.Main.Path == path {
+		return info.Main.Version
+	}
+	for _, dep := range info.Deps {
+		if dep.Path == path {
+			return dep.Version
+		}
+	}
+	return "unknown"
+}
