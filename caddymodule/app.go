@@ -65,6 +65,8 @@ type App struct {
 	AllowPrivateWebhooks bool `json:"allow_private_webhooks,omitempty"`
 	// Stripe enables billing.
 	Stripe *StripeConfig `json:"stripe,omitempty"`
+	// AdminToken enables the operator API (/admin/v1) for bearers of it.
+	AdminToken string `json:"admin_token,omitempty"`
 
 	shared   *shared
 	poolKey  string
@@ -78,6 +80,7 @@ type App struct {
 	billing  *billing.Billing
 	webhook  http.Handler // POST /webhooks/stripe
 	health   *health.Handler
+	operator *api.Operator
 	ctx      caddy.Context
 	logger   *zap.Logger
 	stop     context.CancelFunc
@@ -146,6 +149,7 @@ func (a *App) wire(ctx caddy.Context) error {
 		return err
 	}
 	a.health = a.newHealth()
+	a.operator = &api.Operator{Token: a.AdminToken, Store: store, Tiers: a.tiers, Changed: a.keys.Forget, Logger: ctx.Slogger()}
 	return nil
 }
 
@@ -262,6 +266,7 @@ func (a *App) Cleanup() error {
 //		data_dir         <dir>
 //		control_dsn      [postgres://...]
 //		key_pepper       [secret]
+//		admin_token      [secret]
 //		max_open_tenants <n>
 //		storage_limit    <size>       # e.g. 1GiB
 //		overage_percent  <n>
@@ -301,6 +306,8 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			err = optionalArg(d, &a.ControlDSN)
 		case "key_pepper":
 			err = optionalArg(d, &a.KeyPepper)
+		case "admin_token":
+			err = optionalArg(d, &a.AdminToken)
 		case "max_open_tenants":
 			err = intArg(d, &a.MaxOpenTenants)
 		case "storage_limit":
