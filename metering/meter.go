@@ -84,6 +84,7 @@ type account struct {
 	notified map[string]int       // highest threshold noticed per meter
 	rejected Rejected             // refused requests
 	end      atomic.Int64         // period end, unix nanos, for the lock-free check
+	anchor   atomic.Int64         // billing anchor the period was computed from, unix seconds
 	queries  atomic.Int64         // used this period
 	tokens   atomic.Int64         // returned this period
 	pending  atomic.Int64         // queries admitted, not yet recorded
@@ -136,13 +137,13 @@ func (m *Meter) Admit(ctx context.Context, tenantID string, anchor time.Time, q 
 }
 
 // account returns tenantID's account for the current period, loading it
-// when it is new or its period has ended.
+// when it is new, its period has ended or its billing anchor changed.
 func (m *Meter) account(ctx context.Context, tenantID string, anchor time.Time) (*account, error) {
 	now := m.now()
 	m.mu.RLock()
 	acct := m.accounts[tenantID]
 	m.mu.RUnlock()
-	if acct != nil && acct.loaded.Load() && now.UnixNano() < acct.end.Load() {
+	if acct != nil && acct.loaded.Load() && now.UnixNano() < acct.end.Load() && acct.anchor.Load() == anchor.Unix() {
 		return acct, nil
 	}
 	if acct == nil {
@@ -153,14 +154,14 @@ func (m *Meter) account(ctx context.Context, tenantID string, anchor time.Time) 
 		}
 		m.mu.Unlock()
 	}
-	return acct, m.load(ctx, acct, tenantID, PeriodAt(now, anchor))
+	return acct, m.load(ctx, acct, tenantID, PeriodAt(now, anchor), anchor)
 }
 
 // load seeds acct with its usage of period p, unless another call did.
-func (m *Meter) load(ctx context.Context, acct *account, tenantID string, p Period) error {
+func (m *Meter) load(ctx context.Context, acct *account, tenantID string, p Period, anchor time.Time) error {
 	acct.seedMu.Lock()
 	defer acct.seedMu.Unlock()
-	if acct.loaded.Load() && acct.end.Load() == p.End.UnixNano() {
+	if acct.loaded.Load() && acct.end.Load() == p.End.UnixNano() && acct.anchor.Load() == anchor.Unix() {
 		return nil
 	}
 	acct.mu.Lock()
@@ -180,6 +181,7 @@ func (m *Meter) load(ctx context.Context, acct *account, tenantID string, p Peri
 	acct.notified = make(map[string]int)
 	acct.rejected = Rejected{}
 	acct.end.Store(p.End.UnixNano())
+	acct.anchor.Store(anchor.Unix())
 	acct.loaded.Store(true)
 	// Writes that committed while the Source read are counted here when
 	// it did not see them.

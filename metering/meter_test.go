@@ -239,3 +239,23 @@ func TestReportJSON(t *testing.T) {
 		t.Errorf("JSON:\n got %s\nwant %s", got, want)
 	}
 }
+
+func TestANewBillingAnchorStartsItsPeriod(t *testing.T) {
+	c := &clock{date("2026-11-29T10:00:00Z")}
+	src := &fakeSource{sums: map[string]int64{Queries: 9}}
+	m, _ := newTestMeter(src, c)
+	if _, err := m.Admit(context.Background(), "acme", time.Time{}, freeQuota, false); err != nil {
+		t.Fatal(err)
+	}
+	// Stripe anchors the tenant's periods on the 20th: its period is now
+	// Nov 20 to Dec 20, loaded afresh.
+	src.sums = map[string]int64{Queries: 2}
+	anchor := date("2026-10-20T00:00:00Z")
+	r, err := m.Report(context.Background(), "acme", anchor, freeQuota, contextengine.Totals{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if src.loads != 2 || r.Meters.Queries.Used != 2 || !r.Period.Start.Equal(date("2026-11-20T00:00:00Z")) {
+		t.Fatalf("after the anchor: %d loads, report %+v", src.loads, r)
+	}
+}
