@@ -16,6 +16,7 @@ type Accounts interface {
 	CreateKey(ctx context.Context, tenantID, name string, scopes []string, expiresAt *time.Time) (string, tenancy.APIKey, error)
 	RotateKey(ctx context.Context, tenantID, keyID string, grace time.Duration) (string, tenancy.APIKey, error)
 	RevokeKey(ctx context.Context, tenantID, keyID string) error
+	DeleteTenant(ctx context.Context, id string) (purgeAfter time.Time, err error)
 }
 
 // defaultRotationGrace is how long a rotated key keeps working.

@@ -26,6 +26,8 @@ func (h *Handler) routes() *http.ServeMux {
 	mux.Handle("PUT /api/v1/notifications", h.account(scopeAdmin, h.putNotifications))
 	mux.Handle("DELETE /api/v1/notifications", h.account(scopeAdmin, h.deleteNotifications))
 	mux.Handle("GET /api/v1/tenant", h.account(scopeRead, h.getTenant))
+	mux.Handle("DELETE /api/v1/tenant", h.account(scopeAdmin, h.deleteTenant))
+	mux.Handle("GET /api/v1/export", h.handler(scopeRead, export))
 	mux.Handle("POST /api/v1/billing/subscription", h.account(scopeAdmin, h.changeSubscription))
 	mux.Handle("POST /api/v1/billing/portal", h.account(scopeAdmin, h.openPortal))
 	mux.Handle("GET /api/v1/keys", h.account(scopeAdmin, h.listKeys))

@@ -279,3 +279,29 @@ func (s *Service) key(ctx context.Context, tenantID, keyID string) (APIKey, erro
 func (s *Service) RevokeKey(ctx context.Context, tenantID, keyID string) error {
 	return s.Store.RevokeKey(ctx, tenantID, keyID, s.now())
 }
+
+// DeletionGrace is how long a deleted tenant's data is kept before it is
+// purged.
+const DeletionGrace = 30 * 24 * time.Hour
+
+// DeleteTenant revokes all of a tenant's keys and marks it deleted; its
+// data is purged after DeletionGrace. It returns when that will be.
+// ErrNotFound if there is no such tenant.
+func (s *Service) DeleteTenant(ctx context.Context, id string) (time.Time, error) {
+	keys, err := s.Store.Keys(ctx, id)
+	if err != nil {
+		return time.Time{}, err
+	}
+	now := s.now()
+	for _, k := range keys {
+		if k.RevokedAt == nil {
+			if err := s.Store.RevokeKey(ctx, id, k.ID, now); err != nil {
+				return time.Time{}, fmt.Errorf("revoke key %s: %w", k.ID, err)
+			}
+		}
+	}
+	if err := s.Store.SetStatus(ctx, id, StatusDeleted); err != nil {
+		return time.Time{}, err
+	}
+	return now.Add(DeletionGrace), nil
+}

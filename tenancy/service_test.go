@@ -345,6 +345,34 @@ func TestRevokeKey(t *testing.T) {
 	}
 }
 
+func TestDeleteTenant(t *testing.T) {
+	s, _, clock := newTestService(t)
+	ctx := context.Background()
+	a, err := s.Signup(ctx, "ada@example.com", "Acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.CreateKey(ctx, a.Tenant.ID, "ci", []string{"read"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	purge, err := s.DeleteTenant(ctx, a.Tenant.ID)
+	if err != nil || !purge.Equal(clock.Now().Add(DeletionGrace)) {
+		t.Fatalf("DeleteTenant = %v, %v", purge, err)
+	}
+	keys, _ := s.Keys(ctx, a.Tenant.ID)
+	for _, k := range keys {
+		if k.RevokedAt == nil {
+			t.Errorf("key %s still active", k.ID)
+		}
+	}
+	if tn, _ := s.Tenant(ctx, a.Tenant.ID); tn.Status != StatusDeleted || len(keys) != 2 {
+		t.Errorf("tenant %+v with %d keys", tn, len(keys))
+	}
+	if _, err := s.DeleteTenant(ctx, "no-such-tenant"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("unknown tenant: %v", err)
+	}
+}
+
 func equalTimes(a, b *time.Time) bool {
 	return a == nil && b == nil || a != nil && b != nil && a.Equal(*b)
 }
