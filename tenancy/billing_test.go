@@ -468,3 +468,36 @@ func filesBefore(t *testing.T, fsys fs.FS, version string) fs.FS {
 	}
 	return out
 }
+
+func TestStorePruneUsage(t *testing.T) {
+	eachStore(t, func(t *testing.T, s Store) {
+		ctx := context.Background()
+		acme := mustTenant(t, s, "acme", t0)
+		other := mustTenant(t, s, "other", t0)
+		var events []UsageEvent
+		for i, at := range []time.Time{t0.AddDate(0, 0, -40), t0.AddDate(0, 0, -31), t0.AddDate(0, 0, -1)} {
+			for _, tn := range []Tenant{acme, other} {
+				events = append(events, UsageEvent{TenantID: tn.ID, Meter: "queries", Quantity: 1,
+					IdempotencyKey: fmt.Sprintf("%s/%d", tn.ID, i), OccurredAt: at})
+			}
+		}
+		if _, err := s.AddUsage(ctx, events); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.AddNotice(ctx, Notice{TenantID: acme.ID, Meter: "queries", PeriodStart: t0.AddDate(0, -2, 0), Threshold: 80,
+			Payload: []byte(`{}`), CreatedAt: t0.AddDate(0, 0, -50)}); err != nil {
+			t.Fatal(err)
+		}
+		n, err := s.PruneUsage(ctx, acme.ID, t0.AddDate(0, 0, -30))
+		if err != nil || n != 3 {
+			t.Fatalf("PruneUsage = %d, %v; want 2 events and 1 notice", n, err)
+		}
+		all := t0.AddDate(-1, 0, 0)
+		if got, _ := s.UsageTotals(ctx, acme.ID, all, t0); got["queries"] != 1 {
+			t.Errorf("acme keeps %v, want the last day's event", got)
+		}
+		if got, _ := s.UsageTotals(ctx, other.ID, all, t0); got["queries"] != 3 {
+			t.Errorf("other tenant lost events: %v", got)
+		}
+	})
+}

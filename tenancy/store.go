@@ -117,6 +117,10 @@ type Store interface {
 	// UpdateUsageReport stores Status, Attempts and LastError of a report (UpdatedAt = now); ErrNotFound if none.
 	UpdateUsageReport(ctx context.Context, r UsageReport) error
 
+	// PruneUsage deletes a tenant's usage events that occurred, and notices
+	// created, before before; it returns how many rows went.
+	PruneUsage(ctx context.Context, tenantID string, before time.Time) (int64, error)
+
 	// Close releases the database.
 	Close() error
 }
