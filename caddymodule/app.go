@@ -119,12 +119,15 @@ func (a *App) Provision(ctx caddy.Context) error {
 		// The state outlives this config, so not its context.
 		return openShared(context.WithoutCancel(ctx), sharedConfig{dataDir: a.DataDir, dsn: a.ControlDSN,
 			maxOpen: a.MaxOpenTenants, shipInterval: time.Duration(a.UsageShipInterval),
-			allowPrivateWebhooks: a.AllowPrivateWebhooks}, ctx.Slogger())
+			allowPrivateWebhooks: a.AllowPrivateWebhooks, tiers: a.tiers}, ctx.Slogger())
 	})
 	if err != nil {
 		return err
 	}
 	a.shared = val.(*shared)
+	if err := a.shared.metrics.register(ctx.GetMetricsRegistry()); err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
 	return a.wire(ctx)
 }
 

@@ -43,9 +43,11 @@ func (m *Auth) Provision(ctx caddy.Context) error {
 func (m *Auth) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	caller, err := m.app.resolver.Resolve(r.Context(), r)
 	if err != nil {
+		m.app.shared.metrics.observeAuth(api.ErrorFrom(err).Code)
 		writeError(w, err)
 		return nil
 	}
+	m.app.shared.metrics.observeAuth("")
 	caddyhttp.SetVar(r.Context(), "tenant_id", caller.Tenant.ID)
 	caddyhttp.SetVar(r.Context(), "tenant_tier", caller.Principal.Tier) // resolved: an unknown tier is limited as free
 	return next.ServeHTTP(w, r.WithContext(api.WithPrincipal(r.Context(), caller.Principal)))

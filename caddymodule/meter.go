@@ -49,22 +49,28 @@ func (m *Meter) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp
 	if !ok {
 		return next.ServeHTTP(w, r)
 	}
-	meter := m.app.shared.meter
+	meter, stats, start := m.app.shared.meter, m.app.shared.metrics, time.Now()
 	adm, err := meter.Admit(r.Context(), p.TenantID, p.PeriodAnchor, m.app.plans.Quota(p.Tier), api.IsQuery(r))
 	if qe, ok := errors.AsType[*metering.QuotaError](err); ok {
 		setQuotaHeaders(w.Header(), adm)
 		api.WriteQuotaError(w, qe, time.Now())
+		stats.reject("quota")
+		stats.observeRequest(p.Tier, outcomeQuotaExceeded, start, false)
 		return nil
 	}
 	if err != nil {
+		stats.observeRequest(p.Tier, outcomeError, start, false)
 		return caddyhttp.Error(http.StatusServiceUnavailable, err)
 	}
 	defer adm.Release()
 	setQuotaHeaders(w.Header(), adm)
-	err = next.ServeHTTP(w, r)
+	sw := &statusWriter{ResponseWriter: w}
+	err = next.ServeHTTP(sw, r)
 	if he, ok := errors.AsType[caddyhttp.HandlerError](err); ok && he.StatusCode == http.StatusTooManyRequests {
 		meter.Reject(p.TenantID, metering.RejectedRateLimit)
+		stats.reject("rate_limit")
 	}
+	stats.observeRequest(p.Tier, outcome(sw.code(), err), start, isAssemble(r))
 	return err
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/contextlite/cloud/contextengine"
 	"github.com/contextlite/cloud/metering"
 	"github.com/contextlite/cloud/notify"
+	"github.com/contextlite/cloud/retention"
 	"github.com/contextlite/cloud/tenancy"
 )
 
@@ -26,16 +27,22 @@ type sharedConfig struct {
 	maxOpen              int
 	shipInterval         time.Duration
 	allowPrivateWebhooks bool
+	tiers                tenancy.Tiers // for data retention
 }
 
+// retentionInterval is how often data retention runs.
+const retentionInterval = 24 * time.Hour
+
 // shared is what survives config reloads: the engine, the control plane,
-// the usage meter and the background work that moves usage and notices.
+// the usage meter, the metrics and the background work that moves usage
+// and notices and applies data retention.
 type shared struct {
 	engine  *contextengine.Manager
 	store   tenancy.Store
 	meter   *metering.Meter
 	shipper *metering.Shipper
 	notices *notify.Dispatcher
+	metrics *metrics
 	log     *slog.Logger
 	started time.Time // for the uptime /health reports
 
@@ -62,12 +69,14 @@ func openShared(ctx context.Context, cfg sharedConfig, log *slog.Logger) (*share
 	}
 	s.shipper = metering.NewShipper(s.engine, store, log)
 	s.meter = metering.New(metering.Options{Source: s.shipper, OnNotice: s.onNotice})
+	s.metrics = newMetrics(s)
 	s.notices = &notify.Dispatcher{Store: store, Client: notify.NewClient(cfg.allowPrivateWebhooks, 10*time.Second), Logger: log}
 	run, stop := context.WithCancel(context.WithoutCancel(ctx))
 	s.stop = stop
-	s.wg.Add(2)
-	go func() { defer s.wg.Done(); s.shipper.Run(run, cfg.shipInterval) }()
-	go func() { defer s.wg.Done(); s.notices.Run(run) }()
+	retain := &retention.Job{Store: store, Files: s.engine, Tiers: cfg.tiers, Logger: log}
+	s.wg.Go(func() { s.shipper.Run(run, cfg.shipInterval) })
+	s.wg.Go(func() { s.notices.Run(run) })
+	s.wg.Go(func() { retain.Run(run, retentionInterval) })
 	return s, nil
 }
 

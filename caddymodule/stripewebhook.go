@@ -30,7 +30,7 @@ func (StripeWebhook) CaddyModule() caddy.ModuleInfo {
 
 // Provision finds the contextlite app.
 func (m *StripeWebhook) Provision(ctx caddy.Context) error {
-	return m.provision(ctx, func(a *App) http.Handler { return a.webhook })
+	return m.provision(ctx, func(a *App) http.Handler { return a.shared.metrics.countWebhooks(a.webhook) })
 }
 
 // Interface guards.

@@ -44,9 +44,10 @@ type Shipper struct {
 	seed   maphash.Seed
 	locks  [64]sync.Mutex // per tenant, by hash: one shipment or load at a time
 
-	mu         sync.Mutex
-	dirty      map[string]struct{} // tenants that may have unshipped events
-	lastPruned map[string]time.Time
+	mu          sync.Mutex
+	dirty       map[string]struct{} // tenants that may have unshipped events
+	lastPruned  map[string]time.Time
+	lastShipped time.Time // when a Flush last completed without error
 }
 
 // NewShipper returns a Shipper from engine's outboxes to sink.
@@ -114,7 +115,19 @@ func (s *Shipper) Flush(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
+	if len(errs) == 0 {
+		s.mu.Lock()
+		s.lastShipped = s.now()
+		s.mu.Unlock()
+	}
 	return errors.Join(errs...)
+}
+
+// LastShipped returns when a Flush last completed without error; zero if never.
+func (s *Shipper) LastShipped() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lastShipped
 }
 
 func (s *Shipper) unmark(id string) {
