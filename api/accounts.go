@@ -99,6 +99,7 @@ func (h *Handler) createKey(w http.ResponseWriter, r *http.Request, p Principal)
 	if err != nil {
 		return err
 	}
+	h.audit(r, p, tenancy.AuditKeyCreate, k.ID)
 	return writeJSON(w, http.StatusCreated, createdKey{APIKey: k, Key: plain})
 }
 
@@ -125,6 +126,7 @@ func (h *Handler) rotateKey(w http.ResponseWriter, r *http.Request, p Principal)
 	if err != nil {
 		return err
 	}
+	h.audit(r, p, tenancy.AuditKeyRotate, r.PathValue("id"))
 	return writeJSON(w, http.StatusCreated, createdKey{APIKey: k, Key: plain})
 }
 
@@ -132,6 +134,7 @@ func (h *Handler) revokeKey(w http.ResponseWriter, r *http.Request, p Principal)
 	if err := h.Accounts.RevokeKey(r.Context(), p.TenantID, r.PathValue("id")); err != nil {
 		return err
 	}
+	h.audit(r, p, tenancy.AuditKeyRevoke, r.PathValue("id"))
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

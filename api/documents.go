@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/contextlite/cloud/contextengine"
+	"github.com/contextlite/cloud/tenancy"
 )
 
 // Limits of the document endpoints.
@@ -142,10 +143,11 @@ func getDocument(w http.ResponseWriter, r *http.Request, t *contextengine.Tenant
 }
 
 // deleteDocument serves DELETE /api/v1/documents/{id}.
-func deleteDocument(w http.ResponseWriter, r *http.Request, t *contextengine.Tenant, _ Principal) error {
+func (h *Handler) deleteDocument(w http.ResponseWriter, r *http.Request, t *contextengine.Tenant, p Principal) error {
 	if _, err := t.Delete(r.Context(), r.PathValue("id")); err != nil {
 		return err
 	}
+	h.audit(r, p, tenancy.AuditDocumentDelete, r.PathValue("id"))
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

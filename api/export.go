@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/contextlite/cloud/contextengine"
+	"github.com/contextlite/cloud/tenancy"
 )
 
 // exportLine is one line of GET /api/v1/export: a workspace, then the
@@ -75,5 +76,6 @@ func (h *Handler) deleteTenant(w http.ResponseWriter, r *http.Request, p Princip
 	if err != nil {
 		return err
 	}
+	h.audit(r, p, tenancy.AuditTenantDelete, t.ID)
 	return writeJSON(w, http.StatusAccepted, deleteTenantResponse{Status: "deleted", PurgeAfter: purge})
 }

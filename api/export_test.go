@@ -34,7 +34,7 @@ func TestExportRoundTrip(t *testing.T) {
 	sc.Buffer(nil, 4<<20)
 	for sc.Scan() {
 		var line struct {
-			Type      string                  `json:"type"`
+			Type      string                   `json:"type"`
 			Workspace *contextengine.Workspace `json:"workspace"`
 			Document  *contextengine.Document  `json:"document"`
 		}

@@ -52,6 +52,7 @@ func (h *Handler) putNotifications(w http.ResponseWriter, r *http.Request, p Pri
 	if err := h.Webhooks.SetWebhook(r.Context(), wh); err != nil {
 		return err
 	}
+	h.audit(r, p, tenancy.AuditSettingsNotification, "put")
 	return writeJSON(w, http.StatusOK, notificationsResponse{URL: wh.URL, Secret: wh.Secret, UpdatedAt: wh.UpdatedAt})
 }
 
@@ -69,6 +70,7 @@ func (h *Handler) deleteNotifications(w http.ResponseWriter, r *http.Request, p 
 	if err := h.Webhooks.DeleteWebhook(r.Context(), p.TenantID); err != nil {
 		return webhookError(err)
 	}
+	h.audit(r, p, tenancy.AuditSettingsNotification, "delete")
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

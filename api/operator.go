@@ -25,11 +25,10 @@ type OperatorStore interface {
 // for callers that send the configured admin token as a bearer token.
 // Without a token it answers 404. Set its fields before the first request.
 type Operator struct {
-	Token   string
-	Store   OperatorStore
-	Tiers   tenancy.Tiers
-	Changed func(tenantID string) // after a tier or status change; may be nil
-	Logger  *slog.Logger          // nil: discard
+	Token  string
+	Store  OperatorStore
+	Tiers  tenancy.Tiers
+	Logger *slog.Logger // nil: discard
 
 	once sync.Once
 	mux  *http.ServeMux
@@ -142,9 +141,6 @@ func (o *Operator) change(w http.ResponseWriter, r *http.Request, fn func(ctx co
 	id := r.PathValue("id")
 	if err := fn(r.Context(), id); err != nil {
 		return err
-	}
-	if o.Changed != nil {
-		o.Changed(id)
 	}
 	return o.getTenant(w, r)
 }

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/contextlite/cloud/contextengine"
+	"github.com/contextlite/cloud/tenancy"
 )
 
 type workspaceList struct {
@@ -38,10 +39,11 @@ func createWorkspace(w http.ResponseWriter, r *http.Request, t *contextengine.Te
 
 // deleteWorkspace serves DELETE /api/v1/workspaces/{name}; it deletes the
 // workspace's documents too. The default workspace cannot be deleted.
-func deleteWorkspace(w http.ResponseWriter, r *http.Request, t *contextengine.Tenant, _ Principal) error {
+func (h *Handler) deleteWorkspace(w http.ResponseWriter, r *http.Request, t *contextengine.Tenant, p Principal) error {
 	if err := t.DeleteWorkspace(r.Context(), r.PathValue("name")); err != nil {
 		return err
 	}
+	h.audit(r, p, tenancy.AuditWorkspaceDelete, r.PathValue("name"))
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -179,3 +179,31 @@ func TestRestoreOneTenantAndRefuseDamage(t *testing.T) {
 		t.Fatalf("damaged backup: %v", err)
 	}
 }
+
+func TestScheduleKeepsTheNewest(t *testing.T) {
+	ctx := context.Background()
+	dataDir, dir := t.TempDir(), t.TempDir()
+	engine, err := contextengine.NewManager(contextengine.Options{DataDir: dataDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer engine.Close()
+	if err := engine.Create(ctx, "t-one"); err != nil {
+		t.Fatal(err)
+	}
+	s := &Schedule{DataDir: dataDir, Dir: dir, Keep: 2}
+	start := time.Date(2026, 11, 29, 3, 0, 0, 0, time.UTC)
+	for i := range 4 {
+		s.take(ctx, start.Add(time.Duration(i)*time.Hour))
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 2 || entries[0].Name() != "contextlite-20261129T050000Z" || entries[1].Name() != "contextlite-20261129T060000Z" {
+		t.Fatalf("kept %v", entries)
+	}
+	if _, err := ReadManifest(filepath.Join(dir, entries[1].Name())); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/contextlite/cloud/access"
 	"github.com/contextlite/cloud/api"
+	"github.com/contextlite/cloud/backup"
 	"github.com/contextlite/cloud/billing"
 	"github.com/contextlite/cloud/health"
 	"github.com/contextlite/cloud/jwtauth"
@@ -67,6 +68,8 @@ type App struct {
 	Stripe *StripeConfig `json:"stripe,omitempty"`
 	// AdminToken enables the operator API (/admin/v1) for bearers of it.
 	AdminToken string `json:"admin_token,omitempty"`
+	// Backups, when set, are taken on a schedule.
+	Backups *BackupConfig `json:"backups,omitempty"`
 
 	shared   *shared
 	poolKey  string
@@ -146,13 +149,14 @@ func (a *App) wire(ctx caddy.Context) error {
 	}
 	a.service = &tenancy.Service{Store: store, Storage: engine, Hasher: hasher, Tiers: a.tiers, Now: time.Now}
 	a.api = &api.Handler{Engine: engine, Accounts: accounts{a.service, a.keys}, Tiers: a.tiers,
-		Meter: a.shared.meter, Plans: a.plans, Webhooks: store, AllowPrivateWebhooks: a.AllowPrivateWebhooks, Logger: ctx.Slogger()}
+		Meter: a.shared.meter, Plans: a.plans, Webhooks: store, Audit: store, AllowPrivateWebhooks: a.AllowPrivateWebhooks, Logger: ctx.Slogger()}
 	a.signup = &api.Signup{Service: a.service, Logger: ctx.Slogger()}
 	if err := a.newBilling(ctx); err != nil {
 		return err
 	}
 	a.health = a.newHealth()
-	a.operator = &api.Operator{Token: a.AdminToken, Store: store, Tiers: a.tiers, Changed: a.keys.Forget, Logger: ctx.Slogger()}
+	a.operator = &api.Operator{Token: a.AdminToken, Store: auditingStore{forgettingStore{store, a.keys}, tenancy.ActorOperator},
+		Tiers: a.tiers, Logger: ctx.Slogger()}
 	return nil
 }
 
@@ -215,6 +219,9 @@ func (a *App) Validate() error {
 			return fmt.Errorf("tier %s: tokens_per_query and rate_per_second must be positive", name)
 		}
 	}
+	if b := a.Backups; b != nil && (b.Every <= 0 || b.Keep < 0) {
+		return fmt.Errorf("backups: every must be positive and keep not negative")
+	}
 	if a.StorageLimit < 0 || a.OveragePercent < 0 {
 		return fmt.Errorf("storage_limit and overage_percent must not be negative")
 	}
@@ -227,6 +234,10 @@ func (a *App) Start() error {
 	a.stop, a.running = cancel, new(sync.WaitGroup)
 	a.running.Go(func() { a.keys.Run(ctx) })
 	a.running.Go(func() { a.runBilling(ctx) })
+	if b := a.Backups; b != nil && b.Dir != "" {
+		sched := &backup.Schedule{DataDir: a.DataDir, Dir: b.Dir, Every: time.Duration(b.Every), Keep: b.Keep, Logger: a.ctx.Slogger()}
+		a.running.Go(func() { sched.Run(ctx) })
+	}
 	port := ""
 	if v, err := a.ctx.AppIfConfigured("http"); err == nil && v.(*caddyhttp.App).HTTPSPort != 0 {
 		port = ":" + strconv.Itoa(v.(*caddyhttp.App).HTTPSPort)
@@ -280,6 +291,7 @@ func (a *App) Cleanup() error {
 //			retention <duration>
 //		}
 //		stripe { ... }  # see parseStripe
+//		backups { dir <dir>; every <duration>; keep <n> }
 //		jwt_issuer <iss> {
 //			jwks_url|jwks_file <where>
 //			audience|authorized_party|algorithm <value...>
@@ -327,6 +339,8 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			err = a.parseIssuer(d)
 		case "stripe":
 			err = a.parseStripe(d)
+		case "backups":
+			err = a.parseBackups(d)
 		default:
 			err = d.Errf("unknown contextlite option %q", d.Val())
 		}

@@ -135,3 +135,37 @@ func mapArg(d *caddyfile.Dispenser, m *map[string]string) error {
 	}
 	return d.ArgErr()
 }
+
+// BackupConfig schedules backups: every Every (default 24h) into a new
+// directory under Dir, keeping the newest Keep (default 7).
+type BackupConfig struct {
+	Dir   string         `json:"dir,omitempty"`
+	Every caddy.Duration `json:"every,omitempty"`
+	Keep  int            `json:"keep,omitempty"`
+}
+
+// parseBackups parses the backups block; an empty dir (an unset
+// environment placeholder) leaves backups off.
+func (a *App) parseBackups(d *caddyfile.Dispenser) error {
+	b := &BackupConfig{Every: caddy.Duration(24 * time.Hour), Keep: 7}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		var err error
+		switch d.Val() {
+		case "dir":
+			err = optionalArg(d, &b.Dir)
+		case "every":
+			err = caddyDurationArg(d, &b.Every)
+		case "keep":
+			err = intArg(d, &b.Keep)
+		default:
+			err = d.Errf("unknown backups setting %q", d.Val())
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if b.Dir != "" {
+		a.Backups = b
+	}
+	return nil
+}

@@ -6,7 +6,9 @@ import (
 	"flag"
 	"os"
 	"testing"
+	"time"
 
+	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
 )
 
@@ -17,7 +19,11 @@ var update = flag.Bool("update", false, "rewrite testdata/Caddyfile.golden.json"
 // ignores (caddy-ratelimit does) shows up as a diff.
 func TestCaddyfileGolden(t *testing.T) {
 	for _, name := range []string{"CONTEXTLITE_ADMIN", "CONTEXTLITE_DATA", "CONTEXTLITE_DOMAIN", "CONTEXTLITE_DATABASE_URL",
-		"CONTEXTLITE_KEY_PEPPER", "CONTEXTLITE_HTTP_PORT", "CONTEXTLITE_HTTPS_PORT", "CONTEXTLITE_SIGNUPS_PER_MINUTE"} {
+		"CONTEXTLITE_KEY_PEPPER", "CONTEXTLITE_HTTP_PORT", "CONTEXTLITE_HTTPS_PORT", "CONTEXTLITE_SIGNUPS_PER_MINUTE",
+		"CONTEXTLITE_IP_RATE", "CONTEXTLITE_STORAGE_LIMIT", "CONTEXTLITE_OVERAGE_PERCENT", "CONTEXTLITE_USAGE_SHIP_INTERVAL",
+		"CONTEXTLITE_WEBHOOKS_ALLOW_PRIVATE", "CONTEXTLITE_ADMIN_TOKEN", "CONTEXTLITE_BACKUP_DIR", "CONTEXTLITE_STRIPE_SECRET_KEY",
+		"CONTEXTLITE_STRIPE_WEBHOOK_SECRET", "CONTEXTLITE_STRIPE_API_URL", "CONTEXTLITE_STRIPE_PRICE_STARTER",
+		"CONTEXTLITE_STRIPE_PRICE_PRO", "CONTEXTLITE_STRIPE_PRICE_ENTERPRISE"} {
 		t.Setenv(name, "")
 		os.Unsetenv(name)
 	}
@@ -48,5 +54,26 @@ func TestCaddyfileGolden(t *testing.T) {
 	}
 	if !bytes.Equal(out.Bytes(), want) {
 		t.Fatalf("adapted Caddyfile differs from %s (run go test -run CaddyfileGolden ./caddymodule/ -args -update and review the diff):\n%s", golden, out.Bytes())
+	}
+}
+
+// TestBackupsOption adapts the backups block with a directory set.
+func TestBackupsOption(t *testing.T) {
+	raw := []byte("{\n\tcontextlite {\n\t\tbackups {\n\t\t\tdir /var/backups/contextlite\n\t\t\tevery 6h\n\t\t\tkeep 3\n\t\t}\n\t}\n}\n")
+	adapted, _, err := caddyconfig.GetAdapter("caddyfile").Adapt(raw, map[string]any{"filename": "Caddyfile"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg struct {
+		Apps struct {
+			Contextlite App `json:"contextlite"`
+		} `json:"apps"`
+	}
+	if err := json.Unmarshal(adapted, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	b := cfg.Apps.Contextlite.Backups
+	if b == nil || b.Dir != "/var/backups/contextlite" || b.Every != caddy.Duration(6*time.Hour) || b.Keep != 3 {
+		t.Fatalf("backups = %+v in %s", b, adapted)
 	}
 }

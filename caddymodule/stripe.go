@@ -55,7 +55,7 @@ func (a *App) newBilling(ctx caddy.Context) error {
 		SecretKey: a.Stripe.SecretKey, WebhookSecret: a.Stripe.WebhookSecret, APIURL: a.Stripe.APIURL,
 		Prices: a.Stripe.Prices, MeterEvents: events, GracePeriod: time.Duration(a.Stripe.GracePeriod),
 		IgnoreAPIVersionMismatch: a.Stripe.IgnoreAPIVersionMismatch,
-	}, forgettingStore{a.shared.store, a.keys}, ctx.Slogger())
+	}, auditingStore{forgettingStore{a.shared.store, a.keys}, tenancy.ActorSystem}, ctx.Slogger())
 	if err != nil {
 		return err
 	}
@@ -97,6 +97,22 @@ func (s forgettingStore) SetBillingAnchor(ctx context.Context, id string, anchor
 func (s forgettingStore) SetPaymentFailed(ctx context.Context, id string, at time.Time) error {
 	defer s.keys.Forget(id)
 	return s.Store.SetPaymentFailed(ctx, id, at)
+}
+
+// auditingStore records tier changes in the tenant's audit log, as actor.
+type auditingStore struct {
+	forgettingStore
+	actor string
+}
+
+// SetTier changes a tenant's tier and records it.
+func (s auditingStore) SetTier(ctx context.Context, id, tier string) error {
+	if err := s.forgettingStore.SetTier(ctx, id, tier); err != nil {
+		return err
+	}
+	// The tier is changed; a lost audit entry must not undo that.
+	_ = s.AddAudit(ctx, tenancy.AuditEvent{TenantID: id, Actor: s.actor, Action: tenancy.AuditTierChange, Target: tier})
+	return nil
 }
 
 // runBilling runs billing's background work until ctx is done.

@@ -121,6 +121,11 @@ type Store interface {
 	// created, before before; it returns how many rows went.
 	PruneUsage(ctx context.Context, tenantID string, before time.Time) (int64, error)
 
+	// AddAudit appends an event to its tenant's audit log (ID and a zero CreatedAt are set).
+	AddAudit(ctx context.Context, e AuditEvent) error
+	// AuditEvents returns a tenant's events with ID > after, oldest first, at most limit, restricted to actions (nil: all); never nil.
+	AuditEvents(ctx context.Context, tenantID string, after int64, limit int, actions []string) ([]AuditEvent, error)
+
 	// Close releases the database.
 	Close() error
 }

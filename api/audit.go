@@ -1,0 +1,105 @@
+package api
+
+import (
+	"context"
+	"encoding/base64"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/contextlite/cloud/tenancy"
+)
+
+// AuditLog keeps the tenants' append-only audit logs.
+type AuditLog interface {
+	AddAudit(ctx context.Context, e tenancy.AuditEvent) error
+	AuditEvents(ctx context.Context, tenantID string, after int64, limit int, actions []string) ([]tenancy.AuditEvent, error)
+}
+
+// Limits of GET /api/v1/audit.
+const (
+	defaultAuditLimit = 50
+	maxAuditLimit     = 500
+)
+
+// audit records that caller p did action to target in request r. It never
+// fails the request: an error is logged. It does nothing when h.Audit is nil.
+func (h *Handler) audit(r *http.Request, p Principal, action, target string) {
+	if h.Audit == nil {
+		return
+	}
+	actor := p.KeyID
+	if actor == "" {
+		actor = tenancy.ActorJWT
+	}
+	ip, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		ip = r.RemoteAddr
+	}
+	e := tenancy.AuditEvent{TenantID: p.TenantID, Actor: actor, Action: action, Target: target,
+		IP: ip, UserAgent: r.UserAgent(), RequestID: r.Header.Get("X-Request-Id")}
+	// The change is made; record it even if the client has gone.
+	if err := h.Audit.AddAudit(context.WithoutCancel(r.Context()), e); err != nil {
+		h.log.ErrorContext(r.Context(), "audit event not recorded", "tenant", p.TenantID,
+			"action", action, "target", target, "error", err)
+	}
+}
+
+// auditPage is the answer of GET /api/v1/audit.
+type auditPage struct {
+	Events     []tenancy.AuditEvent `json:"events"`
+	NextCursor string               `json:"next_cursor"` // empty: no more events
+}
+
+// listAudit serves GET /api/v1/audit?cursor=&limit=.
+func (h *Handler) listAudit(w http.ResponseWriter, r *http.Request, p Principal) error {
+	if h.Audit == nil {
+		return &Error{http.StatusNotFound, "not_found", "the audit log is not available"}
+	}
+	actions, ok := tenancy.AuditActions(p.Tier)
+	if !ok {
+		return &Error{http.StatusForbidden, "upgrade_required",
+			"the audit log needs the " + tenancy.AuditTier + " tier or higher"}
+	}
+	q := r.URL.Query()
+	limit, err := queryInt(q, "limit", defaultAuditLimit, maxAuditLimit)
+	if err != nil {
+		return err
+	}
+	after, err := decodeAuditCursor(q.Get("cursor"))
+	if err != nil {
+		return err
+	}
+	events, err := h.Audit.AuditEvents(r.Context(), p.TenantID, after, limit+1, actions)
+	if err != nil {
+		return err
+	}
+	page := auditPage{Events: events}
+	if len(events) > limit {
+		page.Events = events[:limit]
+		page.NextCursor = encodeAuditCursor(page.Events[limit-1].ID)
+	}
+	return writeJSON(w, http.StatusOK, page)
+}
+
+// encodeAuditCursor returns the opaque cursor of the events after id.
+func encodeAuditCursor(id int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("a" + strconv.FormatInt(id, 10)))
+}
+
+// decodeAuditCursor returns the id a cursor of encodeAuditCursor holds; 0 for "".
+func decodeAuditCursor(cursor string) (int64, error) {
+	if cursor == "" {
+		return 0, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(cursor)
+	if err == nil {
+		if s, ok := strings.CutPrefix(string(b), "a"); ok {
+			if id, err := strconv.ParseInt(s, 10, 64); err == nil && id >= 0 {
+				return id, nil
+			}
+		}
+	}
+	return 0, &Error{http.StatusUnprocessableEntity, "invalid_request", "cursor is not one this endpoint returned"}
+}
