@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/contextlite/cloud/api"
+	"github.com/contextlite/cloud/domains"
 	"github.com/contextlite/cloud/jwtauth"
 	"github.com/contextlite/cloud/tenancy"
 )
@@ -45,7 +46,13 @@ type Resolver struct {
 	Keys    KeyAuthenticator // API keys
 	Tokens  TokenVerifier    // JWTs; nil refuses them
 	Tenants TenantFinder     // for JWT tenant claims
+	Domains DomainFinder     // tenants' own domains; nil: none
 	Tiers   tenancy.Tiers
+}
+
+// DomainFinder finds the claim on a custom domain.
+type DomainFinder interface {
+	Domain(ctx context.Context, name string) (tenancy.Domain, error)
 }
 
 // fallbackTier gives the limits of a tenant whose tier is not configured.
@@ -69,7 +76,7 @@ func (r *Resolver) Resolve(ctx context.Context, req *http.Request) (Caller, erro
 	if err != nil {
 		return Caller{}, err
 	}
-	if sub := r.Subdomain(req.Host); sub != "" && sub != c.Tenant.Slug || r.foreignHost(req.Host) {
+	if sub := r.Subdomain(req.Host); sub != "" && sub != c.Tenant.Slug || r.foreignHost(req.Host) || r.otherTenantsDomain(ctx, req.Host, c.Tenant.ID) {
 		return Caller{}, &api.Error{Status: http.StatusForbidden, Code: "tenant_mismatch",
 			Message: "the credential belongs to another tenant than the subdomain names"}
 	}
@@ -188,19 +195,54 @@ func unauthorized(code, msg string) *api.Error {
 // ErrUnknownHost is returned for host names that belong to no tenant.
 var ErrUnknownHost = errors.New("host belongs to no tenant")
 
-// HostAllowed reports whether host is the apex domain or the subdomain of
-// an active tenant, so a certificate may be issued for it.
+// otherTenantsDomain reports whether host is a custom domain outside the
+// apex that is not a verified domain of tenantID.
+func (r *Resolver) otherTenantsDomain(ctx context.Context, host, tenantID string) bool {
+	h := normalizeHost(host)
+	if r.Domains == nil || h == strings.ToLower(r.Domain) || strings.HasSuffix(h, "."+strings.ToLower(r.Domain)) {
+		return false
+	}
+	d, err := r.Domains.Domain(ctx, h)
+	return err == nil && (d.TenantID != tenantID || !d.Verified())
+}
+
+// HostAllowed reports whether host is the apex domain, the subdomain of
+// an active tenant or the verified domain of an active pro or enterprise
+// tenant, so a certificate may be issued for it.
 func (r *Resolver) HostAllowed(ctx context.Context, host string) error {
 	if normalizeHost(host) == strings.ToLower(r.Domain) {
 		return nil
 	}
 	sub := r.Subdomain(host)
 	if sub == "" {
-		return fmt.Errorf("%w: %s", ErrUnknownHost, host)
+		return r.customDomainAllowed(ctx, normalizeHost(host))
 	}
 	t, err := r.Tenants.TenantBySlug(ctx, sub)
 	if errors.Is(err, tenancy.ErrNotFound) || err == nil && t.Status != tenancy.StatusActive {
 		return fmt.Errorf("%w: %s", ErrUnknownHost, host)
 	}
 	return err
+}
+
+// customDomainAllowed allows the verified domain of an active pro or
+// enterprise tenant.
+func (r *Resolver) customDomainAllowed(ctx context.Context, host string) error {
+	if r.Domains == nil || strings.HasSuffix(host, "."+strings.ToLower(r.Domain)) {
+		return fmt.Errorf("%w: %s", ErrUnknownHost, host)
+	}
+	d, err := r.Domains.Domain(ctx, host)
+	if errors.Is(err, tenancy.ErrNotFound) || err == nil && !d.Verified() {
+		return fmt.Errorf("%w: %s", ErrUnknownHost, host)
+	}
+	if err != nil {
+		return err
+	}
+	t, err := r.Tenants.Tenant(ctx, d.TenantID)
+	if err != nil {
+		return err
+	}
+	if t.Status != tenancy.StatusActive || !domains.Eligible(t.Tier) {
+		return fmt.Errorf("%w: %s", ErrUnknownHost, host)
+	}
+	return nil
 }

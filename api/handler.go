@@ -26,6 +26,7 @@ type Handler struct {
 	Plans    metering.Plans  // quotas of the tiers
 	Webhooks Webhooks        // where usage notices go
 	Billing  Billing         // Stripe; nil when billing is off
+	Domains  Domains         // tenants' own domains; nil: off
 	Audit    AuditLog        // tenants' audit logs; nil: nothing is recorded
 	// AllowPrivateWebhooks accepts webhook URLs on loopback and private
 	// addresses, and plain http; for development and tests.

@@ -6,6 +6,7 @@ package caddymodule
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"path/filepath"
 	"strconv"
@@ -24,6 +25,7 @@ import (
 	"github.com/contextlite/cloud/api"
 	"github.com/contextlite/cloud/backup"
 	"github.com/contextlite/cloud/billing"
+	"github.com/contextlite/cloud/domains"
 	"github.com/contextlite/cloud/health"
 	"github.com/contextlite/cloud/jwtauth"
 	"github.com/contextlite/cloud/metering"
@@ -70,6 +72,9 @@ type App struct {
 	AdminToken string `json:"admin_token,omitempty"`
 	// Backups, when set, are taken on a schedule.
 	Backups *BackupConfig `json:"backups,omitempty"`
+	// DomainDNS is the DNS server (host:port) that verifies custom
+	// domains' TXT records; empty: the system's resolver.
+	DomainDNS string `json:"domain_dns,omitempty"`
 
 	shared   *shared
 	poolKey  string
@@ -139,7 +144,7 @@ func (a *App) wire(ctx caddy.Context) error {
 	store, engine := a.shared.store, a.shared.engine
 	hasher := tenancy.Hasher{Pepper: []byte(a.KeyPepper)}
 	a.keys = tenancy.NewAuthenticator(store, hasher, tenancy.AuthOptions{})
-	a.resolver = &access.Resolver{Domain: a.Domain, Keys: a.keys, Tenants: access.CacheTenants(store, tenantCacheTTL), Tiers: a.tiers}
+	a.resolver = &access.Resolver{Domain: a.Domain, Keys: a.keys, Tenants: access.CacheTenants(store, tenantCacheTTL), Domains: store, Tiers: a.tiers}
 	if len(a.JWTIssuers) > 0 {
 		verifier, err := jwtauth.New(ctx, a.JWTIssuers)
 		if err != nil {
@@ -154,10 +159,23 @@ func (a *App) wire(ctx caddy.Context) error {
 	if err := a.newBilling(ctx); err != nil {
 		return err
 	}
+	a.api.Domains = &domains.Service{Store: store, Resolver: dnsResolver(a.DomainDNS), Apex: a.Domain}
 	a.health = a.newHealth()
 	a.operator = &api.Operator{Token: a.AdminToken, Store: auditingStore{forgettingStore{store, a.keys}, tenancy.ActorOperator},
 		Tiers: a.tiers, Logger: ctx.Slogger()}
 	return nil
+}
+
+// dnsResolver returns a resolver that asks server (host:port), or the
+// system's when server is empty.
+func dnsResolver(server string) *net.Resolver {
+	if server == "" {
+		return net.DefaultResolver
+	}
+	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, server)
+	}}
 }
 
 // minFreeBytes is the free space under the data dir below which the
@@ -281,6 +299,7 @@ func (a *App) Cleanup() error {
 //		control_dsn      [postgres://...]
 //		key_pepper       [secret]
 //		admin_token      [secret]
+//		domain_dns       [host:port]
 //		max_open_tenants <n>
 //		storage_limit    <size>       # e.g. 1GiB
 //		overage_percent  <n>
@@ -323,6 +342,8 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			err = optionalArg(d, &a.KeyPepper)
 		case "admin_token":
 			err = optionalArg(d, &a.AdminToken)
+		case "domain_dns":
+			err = optionalArg(d, &a.DomainDNS)
 		case "max_open_tenants":
 			err = intArg(d, &a.MaxOpenTenants)
 		case "storage_limit":

@@ -25,6 +25,7 @@ const (
 	AuditWorkspaceDelete      = "workspace.delete"
 	AuditTenantDelete         = "tenant.delete"
 	AuditSettingsNotification = "settings.notifications"
+	AuditSettingsDomain       = "settings.domains"
 	AuditDocumentDelete       = "document.delete"
 )
 
@@ -50,7 +51,7 @@ type AuditEvent struct {
 // basicAuditActions are the actions the pro tier sees.
 var basicAuditActions = []string{
 	AuditKeyCreate, AuditKeyRevoke, AuditKeyRotate, AuditTierChange,
-	AuditWorkspaceDelete, AuditTenantDelete, AuditSettingsNotification,
+	AuditWorkspaceDelete, AuditTenantDelete, AuditSettingsNotification, AuditSettingsDomain,
 }
 
 // AuditActions returns the actions a tenant of tier may read: nil and false

@@ -501,3 +501,39 @@ func TestStorePruneUsage(t *testing.T) {
 		}
 	})
 }
+
+func TestStoreDomains(t *testing.T) {
+	eachStore(t, func(t *testing.T, s Store) {
+		ctx := context.Background()
+		acme := mustTenant(t, s, "acme", t0)
+		other := mustTenant(t, s, "other", t0)
+		d := Domain{Name: "docs.acme.test", TenantID: acme.ID, Token: "tok"}
+		for range 2 { // claiming again is a no-op
+			if err := s.AddDomain(ctx, d); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.AddDomain(ctx, Domain{Name: d.Name, TenantID: other.ID, Token: "x"}); !errors.Is(err, ErrDomainTaken) {
+			t.Fatalf("claimed by another: %v", err)
+		}
+		if err := s.VerifyDomain(ctx, other.ID, d.Name, t0); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("verify by another tenant: %v", err)
+		}
+		if err := s.VerifyDomain(ctx, acme.ID, d.Name, t0); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Domain(ctx, d.Name)
+		if err != nil || got.TenantID != acme.ID || got.Token != "tok" || !got.VerifiedAt.Equal(t0) {
+			t.Fatalf("Domain = %+v, %v", got, err)
+		}
+		if ds, err := s.Domains(ctx, acme.ID); err != nil || len(ds) != 1 || !ds[0].Verified() {
+			t.Fatalf("Domains = %+v, %v", ds, err)
+		}
+		if err := s.DeleteDomain(ctx, acme.ID, d.Name); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Domain(ctx, d.Name); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("after delete: %v", err)
+		}
+	})
+}

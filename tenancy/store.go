@@ -126,6 +126,19 @@ type Store interface {
 	// AuditEvents returns a tenant's events with ID > after, oldest first, at most limit, restricted to actions (nil: all); never nil.
 	AuditEvents(ctx context.Context, tenantID string, after int64, limit int, actions []string) ([]AuditEvent, error)
 
+	// AddDomain claims d.Name for d.TenantID; claiming it again for the
+	// same tenant changes nothing, for another is ErrDomainTaken.
+	AddDomain(ctx context.Context, d Domain) error
+	// Domain returns the claim on name; ErrNotFound if there is none.
+	Domain(ctx context.Context, name string) (Domain, error)
+	// Domains returns a tenant's domains by name; never nil.
+	Domains(ctx context.Context, tenantID string) ([]Domain, error)
+	// VerifyDomain records that a tenant's domain was verified at at;
+	// ErrNotFound if the tenant has no such domain.
+	VerifyDomain(ctx context.Context, tenantID, name string, at time.Time) error
+	// DeleteDomain removes a tenant's domain; ErrNotFound if it has none such.
+	DeleteDomain(ctx context.Context, tenantID, name string) error
+
 	// Close releases the database.
 	Close() error
 }
