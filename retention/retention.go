@@ -1,6 +1,6 @@
 // Package retention applies each tier's data retention to the control
-// plane's usage events and notices, and purges the files of tenants
-// deleted longer ago than a grace period.
+// plane's usage events, notices and audit entries, and purges the files
+// of tenants deleted longer ago than a grace period.
 package retention
 
 import (
@@ -85,7 +85,8 @@ func (j *Job) Once(ctx context.Context) (Result, error) {
 	return res, errors.Join(errs...)
 }
 
-// prune applies t's tier retention to its usage and notices, keeping its
+// prune applies t's tier retention to its usage, notices and audit
+// entries, keeping its
 // current billing period whole: the quotas count it.
 func (j *Job) prune(ctx context.Context, t tenancy.Tenant) (int64, error) {
 	tier, ok := j.Tiers.Get(t.Tier)

@@ -488,9 +488,13 @@ func TestStorePruneUsage(t *testing.T) {
 			Payload: []byte(`{}`), CreatedAt: t0.AddDate(0, 0, -50)}); err != nil {
 			t.Fatal(err)
 		}
+		if err := s.AddAudit(ctx, AuditEvent{TenantID: acme.ID, Actor: ActorSystem, Action: AuditTierChange, Target: "pro",
+			CreatedAt: t0.AddDate(0, 0, -45)}); err != nil {
+			t.Fatal(err)
+		}
 		n, err := s.PruneUsage(ctx, acme.ID, t0.AddDate(0, 0, -30))
-		if err != nil || n != 3 {
-			t.Fatalf("PruneUsage = %d, %v; want 2 events and 1 notice", n, err)
+		if err != nil || n != 4 {
+			t.Fatalf("PruneUsage = %d, %v; want 2 events, 1 notice and 1 audit entry", n, err)
 		}
 		all := t0.AddDate(-1, 0, 0)
 		if got, _ := s.UsageTotals(ctx, acme.ID, all, t0); got["queries"] != 1 {

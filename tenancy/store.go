@@ -118,7 +118,7 @@ type Store interface {
 	UpdateUsageReport(ctx context.Context, r UsageReport) error
 
 	// PruneUsage deletes a tenant's usage events that occurred, and notices
-	// created, before before; it returns how many rows went.
+	// and audit entries created, before before; it returns how many rows went.
 	PruneUsage(ctx context.Context, tenantID string, before time.Time) (int64, error)
 
 	// AddAudit appends an event to its tenant's audit log (ID and a zero CreatedAt are set).

@@ -270,8 +270,9 @@ func (s *sqlStore) DeleteWebhook(ctx context.Context, tenantID string) error {
 }
 
 // PruneUsage deletes a tenant's usage events that occurred before before,
-// and its notices created before before, in one transaction; it returns
-// how many rows went. Stripe usage reports (the roll-ups) are kept.
+// and its notices and audit entries created before before, in one
+// transaction; it returns how many rows went. Stripe usage reports (the
+// roll-ups) are kept.
 func (s *sqlStore) PruneUsage(ctx context.Context, tenantID string, before time.Time) (int64, error) {
 	var total int64
 	err := s.db.tx(ctx, func(q querier) error {
@@ -279,6 +280,7 @@ func (s *sqlStore) PruneUsage(ctx context.Context, tenantID string, before time.
 		for _, stmt := range []string{
 			"DELETE FROM usage_events WHERE tenant_id = $1 AND occurred_at < $2",
 			"DELETE FROM usage_notices WHERE tenant_id = $1 AND created_at < $2",
+			"DELETE FROM audit_events WHERE tenant_id = $1 AND created_at < $2",
 		} {
 			n, err := q.exec(ctx, stmt, tenantID, before)
 			if err != nil {
