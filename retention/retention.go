@@ -86,8 +86,7 @@ func (j *Job) Once(ctx context.Context) (Result, error) {
 }
 
 // prune applies t's tier retention to its usage, notices and audit
-// entries, keeping its
-// current billing period whole: the quotas count it.
+// entries, keeping its current billing period whole: the quotas count it.
 func (j *Job) prune(ctx context.Context, t tenancy.Tenant) (int64, error) {
 	tier, ok := j.Tiers.Get(t.Tier)
 	if !ok || tier.Retention <= 0 {
