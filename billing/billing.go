@@ -33,6 +33,15 @@ type Config struct {
 	IgnoreAPIVersionMismatch bool
 	Timeout                  time.Duration // per Stripe call (default 20s)
 	MaxNetworkRetries        int64         // stripe-go's retries, same idempotency key (default 2)
+	// OnReport, when set, hears the outcome of each usage report sent or
+	// settled: sent, skipped or pending (failed, to be retried).
+	OnReport func(outcome string)
+}
+
+func (c Config) observeReport(outcome string) {
+	if c.OnReport != nil {
+		c.OnReport(outcome)
+	}
 }
 
 // Store is the control plane as billing uses it.

@@ -228,6 +228,7 @@ func (b *Billing) settle(ctx context.Context, r tenancy.UsageReport, customer st
 		}
 	}
 	r.UpdatedAt = now
+	b.cfg.observeReport(r.Status)
 	if uerr := b.store.UpdateUsageReport(ctx, r); uerr != nil {
 		return r.Status == tenancy.ReportPending, fmt.Errorf("record usage report %s: %w", r.Identifier, uerr)
 	}

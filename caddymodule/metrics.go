@@ -42,6 +42,7 @@ type metrics struct {
 	authOK     prometheus.Counter
 	rejections *prometheus.CounterVec
 	webhooks   *prometheus.CounterVec
+	reports    *prometheus.CounterVec
 	all        []prometheus.Collector
 }
 
@@ -54,16 +55,18 @@ func newMetrics(s *shared) *metrics {
 			Help: "Duration of authenticated API requests after authentication, by tier and outcome.", Buckets: prometheus.DefBuckets},
 			[]string{"tier", "outcome"}),
 		assemble: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: metricsNamespace, Name: "assemble_duration_seconds",
-			Help: "Duration of POST /api/v1/context/assemble by tier.", Buckets: prometheus.DefBuckets}, []string{"tier"}),
+			Help: "Duration of POST /api/v1/context/assemble by tier and outcome.", Buckets: prometheus.DefBuckets}, []string{"tier", "outcome"}),
 		auth: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: metricsNamespace, Name: "auth_total",
 			Help: "Authentication attempts by outcome: ok or the error code of the rejection."}, []string{"outcome"}),
 		rejections: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: metricsNamespace, Name: "rejections_total",
 			Help: "Requests refused by reason: quota or rate_limit."}, []string{"reason"}),
 		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: metricsNamespace, Name: "stripe_webhooks_total",
 			Help: "Stripe webhook deliveries by outcome: ok, invalid, disabled or error."}, []string{"outcome"}),
+		reports: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: metricsNamespace, Name: "stripe_usage_reports_total",
+			Help: "Hourly usage reports to Stripe by outcome: sent, skipped or pending (failed, retried)."}, []string{"outcome"}),
 	}
 	m.authOK = m.auth.WithLabelValues(outcomeOK)
-	m.all = []prometheus.Collector{m.requests, m.duration, m.assemble, m.auth, m.rejections, m.webhooks,
+	m.all = []prometheus.Collector{m.requests, m.duration, m.assemble, m.auth, m.rejections, m.webhooks, m.reports,
 		newTenantsCollector(s.store),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: metricsNamespace, Name: "open_tenant_databases",
 			Help: "Tenant databases open in the engine."}, func() float64 { return float64(s.engine.OpenCount()) }),
@@ -108,8 +111,13 @@ func (m *metrics) observeRequest(tier, outcome string, start time.Time, assemble
 	m.requests.WithLabelValues(tier, outcome).Inc()
 	m.duration.WithLabelValues(tier, outcome).Observe(d)
 	if assemble {
-		m.assemble.WithLabelValues(tier).Observe(d)
+		m.assemble.WithLabelValues(tier, outcome).Observe(d)
 	}
+}
+
+// observeReport counts a usage report's outcome.
+func (m *metrics) observeReport(outcome string) {
+	m.reports.WithLabelValues(outcome).Inc()
 }
 
 // reject counts a refused request: quota or rate_limit.

@@ -54,7 +54,7 @@ func (a *App) newBilling(ctx caddy.Context) error {
 	b, err := billing.New(billing.Config{
 		SecretKey: a.Stripe.SecretKey, WebhookSecret: a.Stripe.WebhookSecret, APIURL: a.Stripe.APIURL,
 		Prices: a.Stripe.Prices, MeterEvents: events, GracePeriod: time.Duration(a.Stripe.GracePeriod),
-		IgnoreAPIVersionMismatch: a.Stripe.IgnoreAPIVersionMismatch,
+		IgnoreAPIVersionMismatch: a.Stripe.IgnoreAPIVersionMismatch, OnReport: a.shared.metrics.observeReport,
 	}, auditingStore{forgettingStore{a.shared.store, a.keys}, tenancy.ActorSystem}, ctx.Slogger())
 	if err != nil {
 		return err
