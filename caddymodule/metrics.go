@@ -44,6 +44,16 @@ type metrics struct {
 	webhooks   *prometheus.CounterVec
 	reports    *prometheus.CounterVec
 	all        []prometheus.Collector
+	children   sync.Map // requestLabels to *requestChildren, so a request does no label lookup
+}
+
+// requestLabels are the labels of the request metrics.
+type requestLabels struct{ tier, outcome string }
+
+// requestChildren are the request metrics of one tier and outcome.
+type requestChildren struct {
+	count    prometheus.Counter
+	duration prometheus.Observer
 }
 
 // newMetrics creates the collectors of s.
@@ -108,8 +118,14 @@ func (m *metrics) observeAuth(code string) {
 // observeRequest records an authenticated request that started at start.
 func (m *metrics) observeRequest(tier, outcome string, start time.Time, assemble bool) {
 	d := time.Since(start).Seconds()
-	m.requests.WithLabelValues(tier, outcome).Inc()
-	m.duration.WithLabelValues(tier, outcome).Observe(d)
+	key := requestLabels{tier, outcome}
+	c, ok := m.children.Load(key)
+	if !ok {
+		c, _ = m.children.LoadOrStore(key, &requestChildren{m.requests.WithLabelValues(tier, outcome), m.duration.WithLabelValues(tier, outcome)})
+	}
+	rc := c.(*requestChildren)
+	rc.count.Inc()
+	rc.duration.Observe(d)
 	if assemble {
 		m.assemble.WithLabelValues(tier, outcome).Observe(d)
 	}
