@@ -159,6 +159,7 @@ func (a *App) wire(ctx caddy.Context) error {
 	if err := a.newBilling(ctx); err != nil {
 		return err
 	}
+	a.webhook = a.shared.metrics.countWebhooks(a.webhook)
 	a.api.Domains = &domains.Service{Store: store, Resolver: dnsResolver(a.DomainDNS), Apex: a.Domain}
 	a.health = a.newHealth()
 	a.operator = &api.Operator{Token: a.AdminToken, Store: auditingStore{forgettingStore{store, a.keys}, tenancy.ActorOperator},

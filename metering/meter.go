@@ -78,16 +78,16 @@ type account struct {
 	loading  bool                       // the Source is being read
 	early    []contextengine.UsageEvent // observed while loading
 	period   Period
-	last     int64                // outbox position counted up to
-	quota    Quota                // as of the last admission
-	totals   contextengine.Totals // stored now, as of the last write
-	notified map[string]int       // highest threshold noticed per meter
-	rejected Rejected             // refused requests
-	end      atomic.Int64         // period end, unix nanos, for the lock-free check
-	anchor   atomic.Int64         // billing anchor the period was computed from, unix seconds
-	queries  atomic.Int64         // used this period
-	tokens   atomic.Int64         // returned this period
-	pending  atomic.Int64         // queries admitted, not yet recorded
+	last     int64                 // outbox position counted up to
+	quota    atomic.Pointer[Quota] // as of the last admission that changed it
+	totals   contextengine.Totals  // stored now, as of the last write
+	notified map[string]int        // highest threshold noticed per meter
+	rejected Rejected              // refused requests
+	end      atomic.Int64          // period end, unix nanos, for the lock-free check
+	anchor   atomic.Int64          // billing anchor the period was computed from, unix seconds
+	queries  atomic.Int64          // used this period
+	tokens   atomic.Int64          // returned this period
+	pending  atomic.Int64          // queries admitted, not yet recorded
 	loaded   atomic.Bool
 }
 
@@ -190,11 +190,10 @@ func (m *Meter) load(ctx context.Context, acct *account, tenantID string, p Peri
 }
 
 func (a *account) setQuota(q Quota) {
-	a.mu.Lock()
-	if a.quota != q {
-		a.quota = q
+	if p := a.quota.Load(); p == nil || *p != q { // lock- and allocation-free unless the tier changed
+		changed := q
+		a.quota.Store(&changed)
 	}
-	a.mu.Unlock()
 }
 
 func (a *account) reject(reason string) {
@@ -260,6 +259,10 @@ func (a *account) count(events []contextengine.UsageEvent) {
 // checkThresholds raises the notices acct's usage has newly crossed;
 // callers hold acct.mu.
 func (m *Meter) checkThresholds(tenantID string, acct *account) {
+	quota := acct.quota.Load()
+	if quota == nil {
+		return // not admitted yet: no limits known
+	}
 	used := [...]struct {
 		meter string
 		n     int64
@@ -272,7 +275,7 @@ func (m *Meter) checkThresholds(tenantID string, acct *account) {
 	}
 	for _, u := range used {
 		meter, n := u.meter, u.n
-		limit := acct.quota.limit(meter)
+		limit := quota.limit(meter)
 		if limit <= 0 {
 			continue
 		}
@@ -282,7 +285,7 @@ func (m *Meter) checkThresholds(tenantID string, acct *account) {
 			}
 			acct.notified[meter] = th
 			m.onNotice(Notice{TenantID: tenantID, Meter: meter, Threshold: th, Used: n, Limit: limit,
-				Period: acct.period, Tier: acct.quota.Tier, NextTier: acct.quota.NextTier})
+				Period: acct.period, Tier: quota.Tier, NextTier: quota.NextTier})
 		}
 	}
 }
