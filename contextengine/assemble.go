@@ -24,6 +24,19 @@ type Request struct {
 	MaxDocuments int    `json:"max_documents,omitempty"` // most items returned, default 20
 	Workspace    string `json:"workspace,omitempty"`     // empty: all workspaces
 	NoCache      bool   `json:"no_cache,omitempty"`      // bypass the result cache
+	Tuning       Tuning `json:"-"`                         // experiments only; zero is the default
+}
+
+// Tuning switches parts of assembly off or resizes them, so an evaluation
+// can measure what each design choice is worth. The zero value is the
+// engine's default behaviour.
+type Tuning struct {
+	NaivePacking  bool // take candidates in rank order while they fit, nothing else
+	NoRedundancy  bool // no near-duplicate penalty
+	NoMerge       bool // never join adjacent spans of a document
+	NoExpand      bool // keep hits as chunks, never grow them to their declaration
+	NoDocScore    bool // rank chunks on their own text, without their document's score
+	CandidatePool int  // candidates considered; 0 sizes the pool to the budget
 }
 
 // Item is one returned span of a document.
@@ -69,6 +82,7 @@ func (t *Tenant) Assemble(ctx context.Context, req Request) (*Result, error) {
 	if err := normalize(&req); err != nil {
 		return nil, err
 	}
+	req.NoCache = req.NoCache || req.Tuning != Tuning{}
 	key := cacheKey(req, t.db.gen.Load())
 	if !req.NoCache {
 		if res := t.db.cache.get(key); res != nil {
@@ -77,7 +91,7 @@ func (t *Tenant) Assemble(ctx context.Context, req Request) (*Result, error) {
 			return res, nil
 		}
 	}
-	cands, terms, err := t.db.candidates(ctx, req.Query, req.Workspace, candidatePool(req.MaxTokens))
+	cands, terms, err := t.db.candidates(ctx, req.Query, req.Workspace, candidatePool(req))
 	if err != nil {
 		return nil, err
 	}
@@ -112,8 +126,11 @@ func normalize(req *Request) error {
 }
 
 // candidatePool sizes the candidate list to the budget.
-func candidatePool(maxTokens int) int {
-	return min(50+maxTokens/100, 300)
+func candidatePool(req Request) int {
+	if req.Tuning.CandidatePool > 0 {
+		return req.Tuning.CandidatePool
+	}
+	return min(50+req.MaxTokens/100, 300)
 }
 
 // selector picks items greedily by utility less a redundancy penalty.
@@ -167,6 +184,9 @@ func (s *selector) next(pool []Item, taken []bool) int {
 		if taken[i] {
 			continue
 		}
+		if s.req.Tuning.NaivePacking {
+			return i
+		}
 		if u := pool[i].Utility * (1 - s.redundancy(pool[i])); u > bestU {
 			best, bestU = i, u
 		}
@@ -181,6 +201,9 @@ func (s *selector) redundancy(it Item) float64 {
 		if sel.DocumentID == it.DocumentID && it.StartLine <= sel.EndLine && sel.StartLine <= it.EndLine {
 			return 1
 		}
+	}
+	if s.req.Tuning.NoRedundancy {
+		return 0
 	}
 	r := 0.0
 	for _, h := range s.hashes {
@@ -197,6 +220,9 @@ func (s *selector) redundancy(it Item) float64 {
 // document when there is one.
 func (s *selector) take(it Item, rank int, terms []string) {
 	for i := range s.items {
+		if s.req.Tuning.NoMerge || s.req.Tuning.NaivePacking {
+			break
+		}
 		if merged, ok := s.merge(s.items[i], it); ok {
 			if s.used-s.items[i].Tokens+merged.Tokens <= s.req.MaxTokens {
 				s.used += merged.Tokens - s.items[i].Tokens
