@@ -2,10 +2,6 @@ package contextengine
 
 import (
 	"context"
-	"fmt"
-	"math"
-	"math/bits"
-	"strings"
 	"time"
 )
 
@@ -24,7 +20,7 @@ type Request struct {
 	MaxDocuments int    `json:"max_documents,omitempty"` // most items returned, default 20
 	Workspace    string `json:"workspace,omitempty"`     // empty: all workspaces
 	NoCache      bool   `json:"no_cache,omitempty"`      // bypass the result cache
-	Tuning       Tuning `json:"-"`                         // experiments only; zero is the default
+	Tuning       Tuning `json:"-"`                       // experiments only; zero is the default
 }
 
 // Tuning switches parts of assembly off or resizes them, so an evaluation
@@ -53,7 +49,7 @@ type Item struct {
 	Utility         float64 `json:"utility"`
 	InclusionReason string  `json:"inclusion_reason"`
 
-	simhash uint64
+	startByte int // where Content starts in the document
 }
 
 // Result is an assembled context. Items are in order of utility.
@@ -91,13 +87,21 @@ func (t *Tenant) Assemble(ctx context.Context, req Request) (*Result, error) {
 			return res, nil
 		}
 	}
-	cands, terms, err := t.db.candidates(ctx, req.Query, req.Workspace, candidatePool(req))
+	tx, err := t.db.read(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	cands, terms, err := t.db.candidates(ctx, tx, req.Query, req.Workspace, candidatePool(req), !req.Tuning.NoDocScore)
 	if err != nil {
 		return nil, err
 	}
 	searched := time.Now()
 	sel := selector{req: req, tokens: t.db.eng.tokens, now: t.db.eng.now().UnixNano(), halfLife: t.db.eng.halfLife}
-	res := sel.run(cands, terms)
+	res, err := sel.run(ctx, tx, cands, terms)
+	if err != nil {
+		return nil, err
+	}
 	res.Timings = Timings{
 		SearchMicros: searched.Sub(start).Microseconds(),
 		SelectMicros: time.Since(searched).Microseconds(),
@@ -131,129 +135,4 @@ func candidatePool(req Request) int {
 		return req.Tuning.CandidatePool
 	}
 	return min(50+req.MaxTokens/100, 300)
-}
-
-// selector picks items greedily by utility less a redundancy penalty.
-type selector struct {
-	req      Request
-	tokens   TokenCounter
-	now      int64
-	halfLife time.Duration
-
-	items  []Item
-	hashes []uint64 // SimHashes of every chunk taken, merged or not
-	used   int
-}
-
-func (s *selector) run(cands []candidate, terms []string) *Result {
-	pool := make([]Item, len(cands))
-	for i, c := range cands {
-		pool[i] = s.item(c)
-	}
-	taken := make([]bool, len(pool))
-	for rank := 1; ; rank++ {
-		best := s.next(pool, taken)
-		if best < 0 {
-			break
-		}
-		taken[best] = true
-		s.take(pool[best], rank, terms)
-	}
-	res := &Result{Items: s.items, TotalTokens: s.used, MaxTokens: s.req.MaxTokens, Candidates: len(cands), Terms: terms}
-	if res.Items == nil {
-		res.Items = []Item{}
-	}
-	return res
-}
-
-func (s *selector) item(c candidate) Item {
-	age := float64(max(s.now-c.updatedAt, 0))
-	recency := math.Exp2(-age / float64(s.halfLife))
-	return Item{
-		DocumentID: c.docID, Workspace: c.workspace, Path: c.path,
-		StartLine: c.startLine, EndLine: c.endLine, Content: c.content, Tokens: c.tokens,
-		Relevance: c.relevance, Recency: recency, Utility: c.relevance * (0.85 + 0.15*recency),
-		simhash: c.simhash,
-	}
-}
-
-// next returns the untaken candidate of highest penalised utility, or -1.
-func (s *selector) next(pool []Item, taken []bool) int {
-	best, bestU := -1, 0.0
-	for i := range pool {
-		if taken[i] {
-			continue
-		}
-		if s.req.Tuning.NaivePacking {
-			return i
-		}
-		if u := pool[i].Utility * (1 - s.redundancy(pool[i])); u > bestU {
-			best, bestU = i, u
-		}
-	}
-	return best
-}
-
-// redundancy is how much an item repeats what is already selected: 1 for
-// near-duplicates and overlapping spans, less for similar text.
-func (s *selector) redundancy(it Item) float64 {
-	for _, sel := range s.items {
-		if sel.DocumentID == it.DocumentID && it.StartLine <= sel.EndLine && sel.StartLine <= it.EndLine {
-			return 1
-		}
-	}
-	if s.req.Tuning.NoRedundancy {
-		return 0
-	}
-	r := 0.0
-	for _, h := range s.hashes {
-		d := bits.OnesCount64(h ^ it.simhash)
-		if d <= 3 {
-			return 1
-		}
-		r = max(r, 0.5*max(0, 1-float64(d)/20))
-	}
-	return r
-}
-
-// take adds an item if it fits, merged into an adjacent item of the same
-// document when there is one.
-func (s *selector) take(it Item, rank int, terms []string) {
-	for i := range s.items {
-		if s.req.Tuning.NoMerge || s.req.Tuning.NaivePacking {
-			break
-		}
-		if merged, ok := s.merge(s.items[i], it); ok {
-			if s.used-s.items[i].Tokens+merged.Tokens <= s.req.MaxTokens {
-				s.used += merged.Tokens - s.items[i].Tokens
-				s.items[i] = merged
-				s.hashes = append(s.hashes, it.simhash)
-			}
-			return
-		}
-	}
-	if len(s.items) >= s.req.MaxDocuments || s.used+it.Tokens > s.req.MaxTokens {
-		return
-	}
-	it.InclusionReason = fmt.Sprintf("rank %d by bm25 relevance; matches %s", rank, joinTerms(matchedTerms(it.Content, terms)))
-	s.items = append(s.items, it)
-	s.hashes = append(s.hashes, it.simhash)
-	s.used += it.Tokens
-}
-
-// merge joins b to a when they are adjacent spans of one document.
-func (s *selector) merge(a, b Item) (Item, bool) {
-	if a.DocumentID != b.DocumentID || (a.EndLine+1 != b.StartLine && b.EndLine+1 != a.StartLine) {
-		return a, false
-	}
-	if b.StartLine < a.StartLine {
-		a.StartLine, a.Content = b.StartLine, b.Content+"\n"+a.Content
-	} else {
-		a.EndLine, a.Content = b.EndLine, a.Content+"\n"+b.Content
-	}
-	a.Tokens = s.tokens.Count(a.Content)
-	if !strings.Contains(a.InclusionReason, "merged") {
-		a.InclusionReason += "; merged with adjacent lines"
-	}
-	return a, true
 }

@@ -17,6 +17,7 @@ type Chunk struct {
 	StartLine int    // 1-based, inclusive
 	EndLine   int    // 1-based, inclusive
 	Text      string // exactly lines StartLine..EndLine joined by "\n"
+	Head      bool   // starts a declaration or section; later chunks until the next head continue it
 }
 
 // ChunkDocument splits content into chunks on natural boundaries: top-level
@@ -92,6 +93,7 @@ func packBlock(chunks []Chunk, lines []string, b block) []Chunk {
 		last := &chunks[n-1]
 		merged := len(last.Text) + 1 + size
 		if merged <= chunkMax && (!b.head || len(last.Text) < chunkTarget/2 || allBlank(lines, b.start, b.end)) {
+			last.Head = last.Head || b.head && len(last.Text) < chunkTarget/2
 			last.EndLine = b.end
 			last.Text = strings.Join(lines[last.StartLine-1:b.end], "\n")
 			return chunks
@@ -104,7 +106,7 @@ func packBlock(chunks []Chunk, lines []string, b block) []Chunk {
 			n += len(lines[end]) + 1
 			end++
 		}
-		chunks = append(chunks, Chunk{StartLine: start + 1, EndLine: end, Text: strings.Join(lines[start:end], "\n")})
+		chunks = append(chunks, Chunk{StartLine: start + 1, EndLine: end, Text: strings.Join(lines[start:end], "\n"), Head: b.head && start == b.start})
 		start = end
 	}
 	return chunks

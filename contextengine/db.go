@@ -23,7 +23,8 @@ type tenantDB struct {
 	id     string
 	w      *sql.DB
 	r      *sql.DB
-	search *sql.Stmt     // searchSQL, prepared once per read connection
+	search *sql.Stmt // postingsSQL, prepared once per read connection
+	index  *index
 	gen    atomic.Uint64 // bumped after every committed write
 	wmu    sync.Mutex    // serialises write transactions with their effects
 	totals atomic.Pointer[Totals]
@@ -46,7 +47,7 @@ func openTenantDB(ctx context.Context, eng *engineConfig, id string) (*tenantDB,
 	}
 	w.SetMaxOpenConns(1)
 	w.SetConnMaxIdleTime(0)
-	if err := migrate(ctx, w); err != nil {
+	if err := migrate(ctx, w, eng); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("tenant %s: %w", id, err)
 	}
@@ -57,7 +58,7 @@ func openTenantDB(ctx context.Context, eng *engineConfig, id string) (*tenantDB,
 	}
 	r.SetMaxOpenConns(eng.readConns)
 	r.SetMaxIdleConns(eng.readConns)
-	search, err := r.PrepareContext(ctx, searchSQL)
+	search, err := r.PrepareContext(ctx, postingsSQL)
 	if err != nil {
 		w.Close()
 		r.Close()
@@ -70,7 +71,14 @@ func openTenantDB(ctx context.Context, eng *engineConfig, id string) (*tenantDB,
 		r.Close()
 		return nil, fmt.Errorf("tenant %s: %w", id, err)
 	}
-	db := &tenantDB{id: id, w: w, r: r, search: search, cache: newResultCache(eng.cacheBytes), stats: newTermStats(), eng: eng}
+	ix, err := loadIndex(ctx, w)
+	if err != nil {
+		search.Close()
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("tenant %s: %w", id, err)
+	}
+	db := &tenantDB{id: id, w: w, r: r, search: search, index: ix, cache: newResultCache(eng.cacheBytes), stats: newTermStats(), eng: eng}
 	db.totals.Store(&totals)
 	return db, nil
 }

@@ -65,16 +65,17 @@ type prepared struct {
 	metadata string
 	hash     string
 	tokens   int
-	path     string // analysed path terms
+	path     []string // analysed path terms
 	chunks   []preparedChunk
 	err      error
 }
 
 type preparedChunk struct {
 	Chunk
-	tokens  int
-	simhash uint64
-	terms   string
+	startByte int // Text is content[startByte : startByte+len(Text)]
+	tokens    int
+	simhash   uint64
+	terms     []string
 }
 
 // Add adds or replaces one document.
@@ -149,14 +150,24 @@ func (db *tenantDB) prepare(doc NewDocument) prepared {
 	p.metadata = string(meta)
 	sum := sha256.Sum256([]byte(doc.Content))
 	p.hash = hex.EncodeToString(sum[:])
-	p.path = analyzedText(p.doc.Path)
-	for _, c := range ChunkDocument(p.doc.Path, doc.Language, doc.Content) {
-		pc := preparedChunk{Chunk: c, tokens: db.eng.tokens.Count(c.Text)}
-		pc.terms, pc.simhash = indexTerms(c.Text)
-		p.tokens += pc.tokens
-		p.chunks = append(p.chunks, pc)
-	}
+	p.path = terms(p.doc.Path)
+	p.chunks, p.tokens = prepareChunks(db.eng.tokens, p.doc.Path, doc.Language, doc.Content)
 	return p
+}
+
+// prepareChunks cuts content into chunks, counts their tokens and
+// analyses their text; it also returns the tokens of all chunks.
+func prepareChunks(tokens TokenCounter, docPath, language, content string) ([]preparedChunk, int) {
+	starts := lineStarts(content)
+	var out []preparedChunk
+	total := 0
+	for _, c := range ChunkDocument(docPath, language, content) {
+		pc := preparedChunk{Chunk: c, startByte: starts[c.StartLine-1], tokens: tokens.Count(c.Text)}
+		pc.terms, pc.simhash = indexTerms(c.Text)
+		total += pc.tokens
+		out = append(out, pc)
+	}
+	return out, total
 }
 
 func (db *tenantDB) validate(doc *NewDocument) error {
@@ -181,18 +192,32 @@ func (db *tenantDB) validate(doc *NewDocument) error {
 }
 
 // indexTerms returns the analysed terms of text and their SimHash.
-func indexTerms(text string) (string, uint64) {
-	var b strings.Builder
-	b.Grow(len(text))
+func indexTerms(text string) ([]string, uint64) {
+	var out []string
 	var sh simhasher
 	analyze(text, func(term string) {
-		if b.Len() > 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteString(term)
+		out = append(out, term)
 		sh.add(term)
 	})
-	return b.String(), sh.sum()
+	return out, sh.sum()
+}
+
+// terms returns the analysed terms of text.
+func terms(text string) []string {
+	var out []string
+	analyze(text, func(term string) { out = append(out, term) })
+	return out
+}
+
+// lineStarts returns the byte offset of each line of content.
+func lineStarts(content string) []int {
+	starts := []int{0}
+	for i := 0; i < len(content); i++ {
+		if content[i] == '\n' {
+			starts = append(starts, i+1)
+		}
+	}
+	return starts
 }
 
 // write runs fn in a write transaction, adds the usage events of its
@@ -211,6 +236,9 @@ func (db *tenantDB) write(ctx context.Context, fn func(tx *sql.Tx, c *change) er
 	if err := fn(tx, &c); err != nil {
 		return err
 	}
+	if err := c.index.flush(ctx, tx, db.index); err != nil {
+		return fmt.Errorf("tenant %s: %w", db.id, err)
+	}
 	events, err := insertEvents(ctx, tx, c.events(db.eng.now()))
 	if err != nil {
 		return fmt.Errorf("tenant %s: %w", db.id, err)
@@ -218,6 +246,7 @@ func (db *tenantDB) write(ctx context.Context, fn func(tx *sql.Tx, c *change) er
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("tenant %s: commit: %w", db.id, err)
 	}
+	c.index.commit(db.index)
 	if c.indexed {
 		db.gen.Add(1)
 	}
@@ -241,24 +270,21 @@ type docWriter struct {
 	base       *Totals // before the transaction
 	workspaces map[string]int64
 	insChunk   *sql.Stmt
-	insFTS     *sql.Stmt
 }
 
 func newDocWriter(ctx context.Context, tx *sql.Tx, now time.Time, c *change, limits Limits, base *Totals) (*docWriter, error) {
 	w := &docWriter{tx: tx, now: now.UnixNano(), change: c, limits: limits, base: base, workspaces: make(map[string]int64)}
 	var err error
-	if w.insChunk, err = tx.PrepareContext(ctx, `INSERT INTO chunks (doc_seq, start_line, end_line, tokens, simhash, content) VALUES (?, ?, ?, ?, ?, ?)`); err != nil {
+	w.insChunk, err = tx.PrepareContext(ctx, `INSERT INTO chunks (doc_seq, start_line, end_line, start_byte, end_byte, head, length, tokens, simhash)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`)
+	if err != nil {
 		return nil, fmt.Errorf("prepare chunk insert: %w", err)
-	}
-	if w.insFTS, err = tx.PrepareContext(ctx, `INSERT INTO chunks_fts (rowid, path, body, ws) VALUES (?, ?, ?, ?)`); err != nil {
-		return nil, fmt.Errorf("prepare index insert: %w", err)
 	}
 	return w, nil
 }
 
 func (w *docWriter) close() {
 	w.insChunk.Close()
-	w.insFTS.Close()
 }
 
 // put stores one prepared document. Problems with the document itself go
@@ -292,8 +318,8 @@ func (w *docWriter) put(ctx context.Context, p *prepared) (AddResult, error) {
 	if err := w.change.fits(*w.base, w.limits, 0, delta); err != nil {
 		return AddResult{ID: id, Err: err}, nil
 	}
-	if _, err := w.tx.ExecContext(ctx, `DELETE FROM chunks WHERE doc_seq = ?`, seq); err != nil {
-		return AddResult{}, fmt.Errorf("replace chunks: %w", err)
+	if err := w.change.index.deleteChunks(w.tx.QueryContext(ctx, `DELETE FROM chunks WHERE doc_seq = ? RETURNING id`, seq)); err != nil {
+		return AddResult{}, err
 	}
 	_, err = w.tx.ExecContext(ctx, `UPDATE documents SET language = ?, metadata = ?, content = ?, content_hash = ?, size_bytes = ?, tokens = ?, chunks = ?, updated_at = ? WHERE seq = ?`,
 		p.doc.Language, p.metadata, p.doc.Content, p.hash, len(p.doc.Content), p.tokens, len(p.chunks), w.now, seq)
@@ -338,6 +364,7 @@ func (w *docWriter) insert(ctx context.Context, p *prepared, wsID int64) (AddRes
 	if err := w.insertChunks(ctx, p, seq, wsID); err != nil {
 		return AddResult{}, err
 	}
+	w.change.index.addPath(uint32(seq), p.path)
 	w.change.indexed = true
 	w.change.added++
 	w.change.delta.Documents++
@@ -346,19 +373,14 @@ func (w *docWriter) insert(ctx context.Context, p *prepared, wsID int64) (AddRes
 }
 
 func (w *docWriter) insertChunks(ctx context.Context, p *prepared, seq, wsID int64) error {
-	ws := workspaceTerm(wsID)
 	for _, c := range p.chunks {
-		res, err := w.insChunk.ExecContext(ctx, seq, c.StartLine, c.EndLine, c.tokens, int64(c.simhash), c.Text)
+		var id uint32
+		err := w.insChunk.QueryRowContext(ctx, seq, c.StartLine, c.EndLine, c.startByte, c.startByte+len(c.Text), c.Head,
+			len(c.terms), c.tokens, int64(c.simhash)).Scan(&id)
 		if err != nil {
 			return fmt.Errorf("insert chunk: %w", err)
 		}
-		rowid, err := res.LastInsertId()
-		if err != nil {
-			return fmt.Errorf("insert chunk: %w", err)
-		}
-		if _, err := w.insFTS.ExecContext(ctx, rowid, p.path, c.terms, ws); err != nil {
-			return fmt.Errorf("index chunk: %w", err)
-		}
+		w.change.index.addChunk(id, uint32(seq), uint32(wsID), c.terms)
 	}
 	return nil
 }
@@ -483,7 +505,11 @@ func decodeCursor(cursor string) (int64, error) {
 func (t *Tenant) Delete(ctx context.Context, id string) (int64, error) {
 	var size int64
 	err := t.db.write(ctx, func(tx *sql.Tx, c *change) error {
-		err := tx.QueryRowContext(ctx, `DELETE FROM documents WHERE id = ? RETURNING size_bytes`, id).Scan(&size)
+		err := c.index.deleteChunks(tx.QueryContext(ctx, `SELECT c.id FROM chunks c JOIN documents d ON d.seq = c.doc_seq WHERE d.id = ?`, id))
+		if err != nil {
+			return err
+		}
+		err = tx.QueryRowContext(ctx, `DELETE FROM documents WHERE id = ? RETURNING size_bytes`, id).Scan(&size)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("%w: %s", ErrNotFound, id)
 		}

@@ -3,29 +3,36 @@ package contextengine
 import (
 	"cmp"
 	"context"
+	"database/sql"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
 )
 
-// Query shaping: at most maxQueryTerms of the most selective terms reach
-// MATCH, so latency stays flat for long queries.
+// Query shaping: at most maxQueryTerms of the most selective terms are
+// scored, and terms whose postings are both many and a large share of
+// the tenant's are left out, so latency stays flat for long queries and
+// large tenants.
 const (
-	maxQueryTerms = 10
-	minQueryTerms = 2
-	commonShare   = 0.1
-	maxQueryBytes = 16 << 10
+	maxQueryTerms  = 10
+	minQueryTerms  = 2
+	commonShare    = 0.1
+	costlyPostings = 20000
+	maxQueryBytes  = 16 << 10
 )
 
-// searchSQL returns the best chunks for a MATCH expression (parameter 1),
-// at most parameter 2 of them. The bm25() column weights are path, body and
-// workspace scope.
-const searchSQL = `SELECT c.id, d.id, w.name, d.path, c.start_line, c.end_line, c.tokens, c.simhash, m.score, d.updated_at, c.content
-	FROM (SELECT rowid, bm25(chunks_fts, 2.0, 1.0, 0.0) AS score FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY score LIMIT ?) m
-	JOIN chunks c ON c.id = m.rowid
-	JOIN documents d ON d.seq = c.doc_seq
-	JOIN workspaces w ON w.id = d.workspace_id
-	ORDER BY m.score, c.id`
+// levels are the segment levels a term's postings may sit at.
+const levels = `(0, 1, 2, 3, 4, 5, 6, 7, 8, 9)`
+
+// postingsSQL reads the postings of the terms in a JSON array.
+const postingsSQL = `SELECT term, data FROM postings WHERE level IN ` + levels + ` AND term IN (SELECT value FROM json_each(?))`
+
+// chunksSQL reads what selection needs of the chunks in a JSON array.
+const chunksSQL = `SELECT c.id, c.doc_seq, c.start_line, c.end_line, c.start_byte, c.end_byte, c.head, c.tokens, c.simhash,
+		d.id, w.name, d.path, d.updated_at
+	FROM chunks c JOIN documents d ON d.seq = c.doc_seq JOIN workspaces w ON w.id = d.workspace_id
+	WHERE c.id IN (SELECT value FROM json_each(?))`
 
 // SearchRequest asks for the chunks that best match a query.
 type SearchRequest struct {
@@ -49,17 +56,20 @@ type Hit struct {
 // candidate is a matching chunk with what selection needs.
 type candidate struct {
 	chunkID   int64
+	docSeq    int64
 	docID     string
 	workspace string
 	path      string
 	startLine int
 	endLine   int
+	startByte int
+	endByte   int
+	head      bool
 	tokens    int
 	simhash   uint64
-	bm25      float64
+	score     float64
 	relevance float64
 	updatedAt int64
-	content   string
 }
 
 // Search returns the chunks that best match the query, best first.
@@ -71,69 +81,193 @@ func (t *Tenant) Search(ctx context.Context, req SearchRequest) ([]Hit, error) {
 	if limit > 100 {
 		return nil, invalid("limit must be at most 100")
 	}
-	cands, _, err := t.db.candidates(ctx, req.Query, req.Workspace, limit)
+	tx, err := t.db.read(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	cands, _, err := t.db.candidates(ctx, tx, req.Query, req.Workspace, limit, true)
+	if err != nil {
+		return nil, err
+	}
+	texts, err := contents(ctx, tx, docSeqs(cands))
 	if err != nil {
 		return nil, err
 	}
 	hits := make([]Hit, len(cands))
 	for i, c := range cands {
 		hits[i] = Hit{DocumentID: c.docID, Workspace: c.workspace, Path: c.path, StartLine: c.startLine,
-			EndLine: c.endLine, Tokens: c.tokens, Score: c.relevance, Content: c.content}
+			EndLine: c.endLine, Tokens: c.tokens, Score: c.relevance, Content: span(texts[c.docSeq], c.startByte, c.endByte)}
 	}
 	return hits, nil
 }
 
+// docSeqs returns the distinct documents of cands.
+func docSeqs(cands []candidate) []int64 {
+	seen := make(map[int64]bool, len(cands))
+	var out []int64
+	for _, c := range cands {
+		if !seen[c.docSeq] {
+			seen[c.docSeq] = true
+			out = append(out, c.docSeq)
+		}
+	}
+	return out
+}
+
+// span returns content[start:end]; chunks and their content are read in
+// one transaction, so the offsets hold.
+func span(content string, start, end int) string {
+	return content[start:end]
+}
+
+// read begins a read-only transaction: every read of a query sees one
+// snapshot of the tenant.
+func (db *tenantDB) read(ctx context.Context) (*sql.Tx, error) {
+	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("tenant %s: begin read: %w", db.id, err)
+	}
+	return tx, nil
+}
+
 // candidates returns up to limit chunks matching query, best first, and the
 // query terms that were used.
-func (db *tenantDB) candidates(ctx context.Context, query, workspace string, limit int) ([]candidate, []string, error) {
+func (db *tenantDB) candidates(ctx context.Context, tx *sql.Tx, query, workspace string, limit int, docScores bool) ([]candidate, []string, error) {
 	if len(query) > maxQueryBytes {
 		return nil, nil, invalid("query is longer than %d bytes", maxQueryBytes)
 	}
 	var wsID int64
 	if workspace != "" {
 		var err error
-		if wsID, err = lookupWorkspace(ctx, db.r, workspace); err != nil {
+		if wsID, err = lookupWorkspace(ctx, tx, workspace); err != nil {
 			return nil, nil, err
 		}
 	}
-	terms, err := db.selectiveTerms(ctx, queryTerms(query))
+	terms, err := db.selectiveTerms(ctx, tx, queryTerms(query))
 	if err != nil || len(terms) == 0 {
 		return nil, terms, err
 	}
-	rows, err := db.search.QueryContext(ctx, matchExpression(terms, wsID), limit)
+	postings, err := db.postings(ctx, tx, terms)
+	if err != nil {
+		return nil, nil, err
+	}
+	top, err := db.index.rank(postings, uint32(wsID), limit, docScores)
 	if err != nil {
 		return nil, nil, fmt.Errorf("search: %w", err)
 	}
-	defer rows.Close()
-	var cands []candidate
-	for rows.Next() {
-		var c candidate
-		var simhash int64
-		if err := rows.Scan(&c.chunkID, &c.docID, &c.workspace, &c.path, &c.startLine, &c.endLine, &c.tokens, &simhash, &c.bm25, &c.updatedAt, &c.content); err != nil {
-			return nil, nil, fmt.Errorf("search: %w", err)
-		}
-		c.simhash = uint64(simhash)
-		cands = append(cands, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, nil, fmt.Errorf("search: %w", err)
-	}
-	for i := range cands {
-		// bm25() is negative, best first: scale to (0, 1].
-		cands[i].relevance = cands[i].bm25 / min(cands[0].bm25, -1e-9)
+	cands, err := chunkRows(ctx, tx, top)
+	if err != nil {
+		return nil, nil, err
 	}
 	return cands, terms, nil
 }
 
+// postings reads the postings of terms, over chunks and paths.
+func (db *tenantDB) postings(ctx context.Context, tx *sql.Tx, terms []string) ([]termPostings, error) {
+	keys := make([]string, 0, 2*len(terms))
+	byTerm := make(map[string]*termPostings, len(terms))
+	out := make([]termPostings, len(terms))
+	for i, t := range terms {
+		out[i].term = t
+		byTerm[t] = &out[i]
+		keys = append(keys, t, pathTermPrefix+t)
+	}
+	list, _ := json.Marshal(keys) // strings always marshal
+	rows, err := tx.StmtContext(ctx, db.search).QueryContext(ctx, string(list))
+	if err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var term string
+		var data []byte
+		if err := rows.Scan(&term, &data); err != nil {
+			return nil, fmt.Errorf("search: %w", err)
+		}
+		if t, ok := strings.CutPrefix(term, pathTermPrefix); ok {
+			byTerm[t].paths = append(byTerm[t].paths, data)
+		} else {
+			byTerm[term].chunks = append(byTerm[term].chunks, data)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
+	return out, nil
+}
+
+// chunkRows reads the chunks of top, in its order, leaving out any deleted
+// since it was scored. Relevance is scaled to (0, 1], 1 for the best.
+func chunkRows(ctx context.Context, tx *sql.Tx, top []scored) ([]candidate, error) {
+	if len(top) == 0 {
+		return nil, nil
+	}
+	ids := make([]uint32, len(top))
+	for i, s := range top {
+		ids[i] = s.id
+	}
+	list, _ := json.Marshal(ids)
+	rows, err := tx.QueryContext(ctx, chunksSQL, string(list))
+	if err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
+	defer rows.Close()
+	byID := make(map[int64]candidate, len(top))
+	for rows.Next() {
+		var c candidate
+		var simhash int64
+		if err := rows.Scan(&c.chunkID, &c.docSeq, &c.startLine, &c.endLine, &c.startByte, &c.endByte, &c.head, &c.tokens, &simhash,
+			&c.docID, &c.workspace, &c.path, &c.updatedAt); err != nil {
+			return nil, fmt.Errorf("search: %w", err)
+		}
+		c.simhash = uint64(simhash)
+		byID[c.chunkID] = c
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("search: %w", err)
+	}
+	cands := make([]candidate, 0, len(byID))
+	for _, s := range top {
+		if c, ok := byID[int64(s.id)]; ok {
+			c.score = float64(s.score)
+			c.relevance = c.score / float64(top[0].score)
+			cands = append(cands, c)
+		}
+	}
+	return cands, nil
+}
+
+// contents reads the content of the documents seqs names.
+func contents(ctx context.Context, tx *sql.Tx, seqs []int64) (map[int64]string, error) {
+	list, _ := json.Marshal(seqs)
+	rows, err := tx.QueryContext(ctx, `SELECT seq, content FROM documents WHERE seq IN (SELECT value FROM json_each(?))`, string(list))
+	if err != nil {
+		return nil, fmt.Errorf("read content: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[int64]string, len(seqs))
+	for rows.Next() {
+		var seq int64
+		var content string
+		if err := rows.Scan(&seq, &content); err != nil {
+			return nil, fmt.Errorf("read content: %w", err)
+		}
+		out[seq] = content
+	}
+	return out, rows.Err()
+}
+
 // selectiveTerms shapes a query for speed: it drops terms that occur
 // nowhere and, when others remain, those in more than commonShare of all
-// chunks (their postings cost most and weigh least), then keeps the
+// chunks and over costlyPostings (their postings cost most and weigh
+// least), then keeps the
 // maxQueryTerms rarest, in query order.
-func (db *tenantDB) selectiveTerms(ctx context.Context, terms []string) ([]string, error) {
+func (db *tenantDB) selectiveTerms(ctx context.Context, q querier, terms []string) ([]string, error) {
 	if len(terms) == 0 {
 		return nil, nil
 	}
-	chunks, df, err := db.frequencies(ctx, terms)
+	chunks, df, err := db.frequencies(ctx, q, terms)
 	if err != nil {
 		return nil, err
 	}
@@ -141,7 +275,7 @@ func (db *tenantDB) selectiveTerms(ctx context.Context, terms []string) ([]strin
 	slices.SortStableFunc(byRarity, func(a, b string) int { return cmp.Compare(df[a], df[b]) })
 	keep := make(map[string]bool, maxQueryTerms)
 	for i, t := range byRarity {
-		if i == maxQueryTerms || i >= minQueryTerms && float64(df[t]) > commonShare*float64(chunks) {
+		if i == maxQueryTerms || i >= minQueryTerms && df[t] > costlyPostings && float64(df[t]) > commonShare*float64(chunks) {
 			break
 		}
 		keep[t] = true

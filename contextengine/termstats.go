@@ -29,7 +29,7 @@ func newTermStats() *termStats {
 
 // frequencies returns the chunk count and the document frequency of each
 // term, reading what the cache lacks from the index.
-func (db *tenantDB) frequencies(ctx context.Context, terms []string) (int64, map[string]int64, error) {
+func (db *tenantDB) frequencies(ctx context.Context, q querier, terms []string) (int64, map[string]int64, error) {
 	ts := db.stats
 	out := make(map[string]int64, len(terms))
 	ts.mu.Lock()
@@ -47,13 +47,13 @@ func (db *tenantDB) frequencies(ctx context.Context, terms []string) (int64, map
 	ts.mu.Unlock()
 
 	if chunks < 0 {
-		if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM chunks`).Scan(&chunks); err != nil {
-			return 0, nil, fmt.Errorf("chunk count: %w", err)
-		}
+		db.index.mu.RLock()
+		chunks = int64(db.index.live)
+		db.index.mu.RUnlock()
 	}
 	for _, t := range missing {
 		var n int64
-		if err := db.r.QueryRowContext(ctx, `SELECT coalesce(sum(doc), 0) FROM chunks_vocab WHERE term = ?`, t).Scan(&n); err != nil {
+		if err := q.QueryRowContext(ctx, `SELECT coalesce(sum(n), 0) FROM postings WHERE level IN `+levels+` AND term = ?`, t).Scan(&n); err != nil {
 			return 0, nil, fmt.Errorf("term statistics: %w", err)
 		}
 		out[t] = n

@@ -79,6 +79,7 @@ type change struct {
 	added   int64        // documents created
 	deleted int64        // documents removed
 	extra   []UsageEvent // events the write put in the outbox itself
+	index   indexChange  // chunks added and removed
 }
 
 // fits returns a LimitError if adding docs documents and bytes bytes to

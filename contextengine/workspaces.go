@@ -83,6 +83,11 @@ func (t *Tenant) DeleteWorkspace(ctx context.Context, name string) error {
 		if err != nil {
 			return fmt.Errorf("delete workspace: %w", err)
 		}
+		err = c.index.deleteChunks(tx.QueryContext(ctx, `SELECT c.id FROM chunks c JOIN documents d ON d.seq = c.doc_seq
+			JOIN workspaces w ON w.id = d.workspace_id WHERE w.name = ?`, name))
+		if err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM workspaces WHERE name = ?`, name)
 		if err != nil {
 			return fmt.Errorf("delete workspace: %w", err)

@@ -1,0 +1,193 @@
+package contextengine
+
+import (
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+)
+
+// The inverted index lives in the tenant's own database, as an LSM of
+// segments: each write transaction adds one segment at level 0 holding,
+// for every term it indexed, one row of postings; once mergeFanout
+// segments share a level they are merged into one segment a level up,
+// dropping postings of chunks that no longer exist. A query reads at most
+// a few rows per term, so its cost follows the postings it scores, not
+// the size of the tenant.
+const mergeFanout = 8
+
+// Postings of document paths are keyed by document, in the same table
+// under terms with this prefix.
+const pathTermPrefix = "/"
+
+// posting is one chunk (or, for path terms, one document) and how often
+// the term occurs in it.
+type posting struct {
+	id uint32
+	tf uint32
+}
+
+// appendPostings encodes postings sorted by id as varint id deltas and
+// frequencies.
+func appendPostings(dst []byte, ps []posting) []byte {
+	prev := uint32(0)
+	for _, p := range ps {
+		dst = binary.AppendUvarint(dst, uint64(p.id-prev))
+		dst = binary.AppendUvarint(dst, uint64(p.tf))
+		prev = p.id
+	}
+	return dst
+}
+
+// decodePostings calls fn for each posting of data, in id order.
+func decodePostings(data []byte, fn func(id, tf uint32)) error {
+	id := uint32(0)
+	for len(data) > 0 {
+		d, n := binary.Uvarint(data)
+		if n <= 0 {
+			return errors.New("corrupt postings")
+		}
+		data = data[n:]
+		tf, n := binary.Uvarint(data)
+		if n <= 0 {
+			return errors.New("corrupt postings")
+		}
+		data = data[n:]
+		id += uint32(d)
+		fn(id, uint32(tf))
+	}
+	return nil
+}
+
+// segmentBuilder collects the postings of one write transaction.
+type segmentBuilder struct {
+	terms map[string][]posting
+}
+
+func (b *segmentBuilder) add(term string, id, tf uint32) {
+	if b.terms == nil {
+		b.terms = make(map[string][]posting)
+	}
+	b.terms[term] = append(b.terms[term], posting{id, tf})
+}
+
+// addTerms adds one posting per distinct term of terms, with its count.
+func (b *segmentBuilder) addTerms(terms []string, id uint32, prefix string) {
+	counts := make(map[string]uint32, len(terms))
+	for _, t := range terms {
+		counts[t]++
+	}
+	for t, n := range counts {
+		b.add(prefix+t, id, n)
+	}
+}
+
+// flush writes the collected postings as a new level-0 segment and merges
+// full levels. seg is the segment's number, unique in the tenant.
+func (b *segmentBuilder) flush(ctx context.Context, tx *sql.Tx, seg int64, alive func(term string, id uint32) bool) error {
+	if len(b.terms) == 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO segments (seg, level) VALUES (?, 0)`, seg); err != nil {
+		return fmt.Errorf("add segment: %w", err)
+	}
+	ins, err := tx.PrepareContext(ctx, `INSERT INTO postings (level, term, seg, n, data) VALUES (?, ?, ?, ?, ?)`)
+	if err != nil {
+		return fmt.Errorf("prepare postings insert: %w", err)
+	}
+	defer ins.Close()
+	var buf []byte
+	for term, ps := range b.terms {
+		slices.SortFunc(ps, func(a, b posting) int { return int(a.id) - int(b.id) })
+		buf = appendPostings(buf[:0], ps)
+		if _, err := ins.ExecContext(ctx, 0, term, seg, len(ps), buf); err != nil {
+			return fmt.Errorf("insert postings: %w", err)
+		}
+	}
+	return mergeLevels(ctx, tx, seg, alive)
+}
+
+// mergeLevels merges every level holding mergeFanout segments into one
+// segment a level up, numbered seg, cascading upwards.
+func mergeLevels(ctx context.Context, tx *sql.Tx, seg int64, alive func(term string, id uint32) bool) error {
+	for level := 0; ; level++ {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM segments WHERE level = ?`, level).Scan(&n); err != nil {
+			return fmt.Errorf("count segments: %w", err)
+		}
+		if n < mergeFanout {
+			return nil
+		}
+		if err := mergeLevel(ctx, tx, level, seg, alive); err != nil {
+			return fmt.Errorf("merge level %d: %w", level, err)
+		}
+	}
+}
+
+// mergeLevel rewrites the segments of level as one segment numbered seg at
+// level+1, keeping only postings alive reports.
+func mergeLevel(ctx context.Context, tx *sql.Tx, level int, seg int64, alive func(term string, id uint32) bool) error {
+	rows, err := tx.QueryContext(ctx, `SELECT term, data FROM postings WHERE level = ? ORDER BY term, seg`, level)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	ins, err := tx.PrepareContext(ctx, `INSERT INTO postings (level, term, seg, n, data) VALUES (?, ?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer ins.Close()
+	var (
+		term string
+		ps   []posting
+		buf  []byte
+	)
+	write := func() error {
+		if len(ps) == 0 {
+			return nil
+		}
+		// Segments are read in seg order and ids only grow, but a merged
+		// segment may sit beside newer level-0 ones: sort to be sure.
+		slices.SortFunc(ps, func(a, b posting) int { return int(a.id) - int(b.id) })
+		buf = appendPostings(buf[:0], ps)
+		_, err := ins.ExecContext(ctx, level+1, term, seg, len(ps), buf)
+		return err
+	}
+	for rows.Next() {
+		var t string
+		var data []byte
+		if err := rows.Scan(&t, &data); err != nil {
+			return err
+		}
+		if t != term {
+			if err := write(); err != nil {
+				return err
+			}
+			term, ps = t, ps[:0]
+		}
+		if err := decodePostings(data, func(id, tf uint32) {
+			if alive(t, id) {
+				ps = append(ps, posting{id, tf})
+			}
+		}); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if err := write(); err != nil {
+		return err
+	}
+	rows.Close()
+	if _, err := tx.ExecContext(ctx, `DELETE FROM postings WHERE level = ?`, level); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM segments WHERE level = ?`, level); err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO segments (seg, level) VALUES (?, ?)`, seg, level+1)
+	return err
+}
