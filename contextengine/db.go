@@ -70,7 +70,7 @@ func openTenantDB(ctx context.Context, eng *engineConfig, id string) (*tenantDB,
 		r.Close()
 		return nil, fmt.Errorf("tenant %s: %w", id, err)
 	}
-	db := &tenantDB{id: id, w: w, r: r, search: search, cache: newResultCache(eng.cacheBytes), stats: newTermStats(), eng: eng}
+	db := &tenantDB{id: id, w: w, r: r, search: search, cache: newResultCache(eng.cacheBytes), stats: newTermStats(termStatsMax), eng: eng}
 	db.totals.Store(&totals)
 	return db, nil
 }
