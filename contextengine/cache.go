@@ -7,9 +7,9 @@ import (
 	"sync"
 )
 
-// resultCache is a byte-bounded LRU of assembled results of one tenant.
-// Keys include the tenant's write generation, so a write makes every older
-// entry unreachable; those age out of the LRU.
+// resultCache is a byte-bounded LRU of assembled results, shared by the
+// open tenants of a Manager. Keys include the tenant's write generation, so
+// a write makes every older entry unreachable; those age out of the LRU.
 type resultCache struct {
 	mu    sync.Mutex
 	max   int
@@ -28,6 +28,19 @@ func newResultCache(maxBytes int) *resultCache {
 	return &resultCache{max: maxBytes, items: make(map[string]*list.Element)}
 }
 
+// tenantCache is one open tenant database's view of the shared result
+// cache. Its prefix is unique to that open database, so entries of a
+// closed or deleted tenant never reach one re-created with the same id.
+type tenantCache struct {
+	c      *resultCache
+	prefix string
+}
+
+func (tc tenantCache) get(key string) *Result { return tc.c.get(tc.prefix + key) }
+
+func (tc tenantCache) put(key string, res *Result) { tc.c.put(tc.prefix+key, res) }
+
+// cacheKey returns the key of req at write generation gen, within a tenant.
 func cacheKey(req Request, gen uint64) string {
 	return strings.Join([]string{strconv.FormatUint(gen, 10), strconv.Itoa(req.MaxTokens),
 		strconv.Itoa(req.MaxDocuments), req.Workspace, req.Query}, "\x00")
@@ -36,13 +49,15 @@ func cacheKey(req Request, gen uint64) string {
 // get returns a copy of the cached result for key, or nil.
 func (c *resultCache) get(key string) *Result {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	el, ok := c.items[key]
 	if !ok {
+		c.mu.Unlock()
 		return nil
 	}
 	c.ll.MoveToFront(el)
-	return copyResult(el.Value.(*cacheEntry).res)
+	res := el.Value.(*cacheEntry).res
+	c.mu.Unlock()
+	return copyResult(res) // cached results are never changed, so copy unlocked
 }
 
 // copyResult returns a copy of res that shares nothing mutable with it.

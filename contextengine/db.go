@@ -28,7 +28,7 @@ type tenantDB struct {
 	gen    atomic.Uint64 // bumped after every committed write
 	wmu    sync.Mutex    // serialises write transactions with their effects
 	totals atomic.Pointer[Totals]
-	cache  *resultCache
+	cache  tenantCache
 	stats  *termStats
 	eng    *engineConfig
 }
@@ -39,9 +39,11 @@ func tenantPath(dataDir, id string) string {
 }
 
 // openTenantDB opens an existing tenant database file and migrates it.
-func openTenantDB(ctx context.Context, eng *engineConfig, id string) (*tenantDB, error) {
-	file := (&url.URL{Path: tenantPath(eng.dataDir, id)}).EscapedPath()
-	w, err := sql.Open("sqlite", "file:"+file+"?mode=rw&_txlock=immediate&"+pragmas)
+// Its assembled results go to cache. Readers get small page caches; the
+// writer keeps SQLite's default (2 MB) for ingest speed, freed after open.
+func openTenantDB(ctx context.Context, eng *engineConfig, id string, cache tenantCache) (*tenantDB, error) {
+	dsn := tenantDSN(eng, id)
+	w, err := sql.Open("sqlite", dsn+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("open tenant %s: %w", id, err)
 	}
@@ -51,13 +53,14 @@ func openTenantDB(ctx context.Context, eng *engineConfig, id string) (*tenantDB,
 		w.Close()
 		return nil, fmt.Errorf("tenant %s: %w", id, err)
 	}
-	r, err := sql.Open("sqlite", "file:"+file+"?mode=rw&"+pragmas+"&_pragma=query_only(1)")
+	r, err := sql.Open("sqlite", fmt.Sprintf("%s&_pragma=query_only(1)&_pragma=cache_size(-%d)", dsn, max(eng.pageCacheBytes>>10, 1)))
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open tenant %s readers: %w", id, err)
 	}
 	r.SetMaxOpenConns(eng.readConns)
-	r.SetMaxIdleConns(eng.readConns)
+	r.SetMaxIdleConns(eng.idleReadConns)
+	r.SetConnMaxIdleTime(eng.readIdleTime)
 	search, err := r.PrepareContext(ctx, postingsSQL)
 	if err != nil {
 		w.Close()
@@ -65,22 +68,38 @@ func openTenantDB(ctx context.Context, eng *engineConfig, id string) (*tenantDB,
 		return nil, fmt.Errorf("tenant %s: prepare search: %w", id, err)
 	}
 	totals, err := loadTotals(ctx, w)
+	var ix *index
+	if err == nil {
+		ix, err = loadIndex(ctx, w)
+	}
+	if err == nil {
+		err = shrinkMemory(ctx, w)
+	}
 	if err != nil {
 		search.Close()
 		w.Close()
 		r.Close()
 		return nil, fmt.Errorf("tenant %s: %w", id, err)
 	}
-	ix, err := loadIndex(ctx, w)
-	if err != nil {
-		search.Close()
-		w.Close()
-		r.Close()
-		return nil, fmt.Errorf("tenant %s: %w", id, err)
-	}
-	db := &tenantDB{id: id, w: w, r: r, search: search, index: ix, cache: newResultCache(eng.cacheBytes), stats: newTermStats(), eng: eng}
+	db := &tenantDB{id: id, w: w, r: r, search: search, index: ix, cache: cache, stats: newTermStats(termStatsMax), eng: eng}
 	db.totals.Store(&totals)
 	return db, nil
+}
+
+// tenantDSN returns the data source name of a tenant database with the
+// pragmas every connection gets.
+func tenantDSN(eng *engineConfig, id string) string {
+	return "file:" + (&url.URL{Path: tenantPath(eng.dataDir, id)}).EscapedPath() + "?mode=rw&" + pragmas
+}
+
+// shrinkMemory frees the page cache of an idle connection of db: the
+// writer's, filled by counting totals, would otherwise stay allocated until
+// the next write.
+func shrinkMemory(ctx context.Context, db *sql.DB) error {
+	if _, err := db.ExecContext(ctx, "PRAGMA shrink_memory"); err != nil {
+		return fmt.Errorf("shrink memory: %w", err)
+	}
+	return nil
 }
 
 func (db *tenantDB) close() error {

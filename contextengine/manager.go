@@ -9,7 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/contextlite/cloud/contextengine/tokencount"
@@ -27,7 +29,10 @@ type Options struct {
 	IdleTimeout      time.Duration // close a database unused this long (default 30m)
 	MaxDocumentBytes int           // largest accepted document (default 1 MiB)
 	ReadConns        int           // read connections per tenant (default 4)
-	CacheBytes       int           // assembled-result cache per open tenant (default 4 MiB)
+	IdleReadConns    int           // read connections per tenant kept open while idle (default 1)
+	ReadIdleTimeout  time.Duration // close a read connection idle this long (default 1m)
+	PageCacheBytes   int           // SQLite page cache per read connection (default 256 KiB)
+	CacheBytes       int           // assembled-result cache shared by all tenants (default 64 MiB)
 	RecencyHalfLife  time.Duration // age at which recency is 0.5 (default 7 days)
 	Tokens           TokenCounter  // default: exact o200k_base counts
 	OnUsage          UsageHook     // called after each write that records usage
@@ -36,14 +41,17 @@ type Options struct {
 
 // engineConfig is the resolved configuration shared by open tenants.
 type engineConfig struct {
-	dataDir     string
-	readConns   int
-	cacheBytes  int
-	maxDocBytes int
-	halfLife    time.Duration
-	tokens      TokenCounter
-	onUsage     UsageHook
-	now         func() time.Time
+	dataDir        string
+	readConns      int
+	idleReadConns  int
+	readIdleTime   time.Duration
+	pageCacheBytes int
+	cacheBytes     int
+	maxDocBytes    int
+	halfLife       time.Duration
+	tokens         TokenCounter
+	onUsage        UsageHook
+	now            func() time.Time
 }
 
 // Manager is a bounded, reference-counted cache of open tenant databases.
@@ -52,6 +60,9 @@ type Manager struct {
 	eng     *engineConfig
 	maxOpen int
 	idle    time.Duration
+
+	results *resultCache  // shared by all open tenants
+	opens   atomic.Uint64 // numbers each opening of a database, for cache keys
 
 	mu     sync.Mutex
 	open   map[string]*entry
@@ -83,13 +94,11 @@ func NewManager(opts Options) (*Manager, error) {
 	m := &Manager{
 		eng:     eng,
 		maxOpen: defaultInt(opts.MaxOpen, 100),
-		idle:    opts.IdleTimeout,
+		idle:    defaultDuration(opts.IdleTimeout, 30*time.Minute),
+		results: newResultCache(eng.cacheBytes),
 		open:    make(map[string]*entry),
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
-	}
-	if m.idle <= 0 {
-		m.idle = 30 * time.Minute
 	}
 	go m.reap()
 	return m, nil
@@ -107,17 +116,17 @@ func resolveOptions(opts Options) (*engineConfig, error) {
 		return nil, fmt.Errorf("contextengine: %w", err)
 	}
 	eng := &engineConfig{
-		dataDir:     dir,
-		readConns:   defaultInt(opts.ReadConns, 4),
-		cacheBytes:  defaultInt(opts.CacheBytes, 4<<20),
-		maxDocBytes: defaultInt(opts.MaxDocumentBytes, 1<<20),
-		halfLife:    opts.RecencyHalfLife,
-		tokens:      opts.Tokens,
-		onUsage:     opts.OnUsage,
-		now:         opts.Now,
-	}
-	if eng.halfLife <= 0 {
-		eng.halfLife = 7 * 24 * time.Hour
+		dataDir:        dir,
+		readConns:      defaultInt(opts.ReadConns, 4),
+		idleReadConns:  defaultInt(opts.IdleReadConns, 1),
+		readIdleTime:   defaultDuration(opts.ReadIdleTimeout, time.Minute),
+		pageCacheBytes: defaultInt(opts.PageCacheBytes, 256<<10),
+		cacheBytes:     defaultInt(opts.CacheBytes, 64<<20),
+		maxDocBytes:    defaultInt(opts.MaxDocumentBytes, 1<<20),
+		halfLife:       defaultDuration(opts.RecencyHalfLife, 7*24*time.Hour),
+		tokens:         opts.Tokens,
+		onUsage:        opts.OnUsage,
+		now:            opts.Now,
 	}
 	if eng.now == nil {
 		eng.now = time.Now
@@ -137,6 +146,19 @@ func defaultInt(v, def int) int {
 	return v
 }
 
+func defaultDuration(v, def time.Duration) time.Duration {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
+// cacheFor returns the result cache view of a database of tenant id being
+// opened, distinct from that of every other opening.
+func (m *Manager) cacheFor(id string) tenantCache {
+	return tenantCache{c: m.results, prefix: strconv.FormatUint(m.opens.Add(1), 10) + "\x00" + id + "\x00"}
+}
+
 // Create makes a new tenant database; ErrTenantExists if it already exists.
 func (m *Manager) Create(ctx context.Context, id string) error {
 	if err := ValidateTenantID(id); err != nil {
@@ -154,7 +176,7 @@ func (m *Manager) Create(ctx context.Context, id string) error {
 		return fmt.Errorf("create tenant %s: %w", id, err)
 	}
 	f.Close()
-	db, err := openTenantDB(ctx, m.eng, id)
+	db, err := openTenantDB(ctx, m.eng, id, m.cacheFor(id))
 	if err != nil {
 		os.RemoveAll(filepath.Dir(file))
 		return err
@@ -239,7 +261,7 @@ func (m *Manager) load(ctx context.Context, e *entry) {
 	if err != nil {
 		err = fmt.Errorf("%w: %s", ErrTenantNotFound, e.id)
 	} else {
-		db, err = openTenantDB(context.WithoutCancel(ctx), m.eng, e.id)
+		db, err = openTenantDB(context.WithoutCancel(ctx), m.eng, e.id, m.cacheFor(e.id))
 	}
 	m.mu.Lock()
 	e.db, e.err = db, err

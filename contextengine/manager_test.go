@@ -200,3 +200,32 @@ func useTenant(ctx context.Context, m *Manager, id string, g, i int) error {
 	_, err = tn.Assemble(ctx, Request{Query: fmt.Sprintf("worker step %d", i)})
 	return err
 }
+
+// TestResultCacheNotReusedAcrossOpenings deletes and re-creates a tenant
+// whose new database reaches the same write generation, and checks that
+// the old tenant's cached result is not served.
+func TestResultCacheNotReusedAcrossOpenings(t *testing.T) {
+	m := newTestManager(t, Options{})
+	ctx := context.Background()
+	req := Request{Query: "needle"}
+	for _, path := range []string{"old.go", "new.go"} {
+		if err := m.Create(ctx, "acme"); err != nil {
+			t.Fatal(err)
+		}
+		tn, err := m.Open(ctx, "acme")
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustAdd(t, tn, NewDocument{Path: path, Content: "package p\n\n// Needle is here.\nfunc Needle() {}\n"})
+		tn.Close()
+		for range 2 {
+			res, err := m.Assemble(ctx, "acme", req)
+			if err != nil || len(res.Items) != 1 || res.Items[0].Path != path {
+				t.Fatalf("Assemble after adding %s = %+v, %v", path, res, err)
+			}
+		}
+		if err := m.Delete(ctx, "acme"); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

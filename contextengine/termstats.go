@@ -7,13 +7,19 @@ import (
 	"time"
 )
 
+// termStatsMax is the default bound on each of the term statistics maps.
+const termStatsMax = 100_000
+
 // termStats caches the chunk count and document frequencies, which shape
 // queries. The figures only steer which terms a query keeps, so they may
 // lag writes a little: the cache starts afresh after a write once it is a
 // minute old or full. Terms found nowhere are remembered only until the
-// next write, which may add them.
+// next write, which may add them. Each map holds at most max terms; a full
+// map forgets an arbitrary term to make room, so a lookup is never
+// refused and a term that exists is never reported absent.
 type termStats struct {
 	mu     sync.Mutex
+	max    int
 	gen    uint64
 	born   time.Time
 	chunks int64 // -1: unknown
@@ -21,10 +27,9 @@ type termStats struct {
 	absent map[string]bool
 }
 
-const termStatsMax = 100_000
-
-func newTermStats() *termStats {
-	return &termStats{chunks: -1, df: make(map[string]int64), absent: make(map[string]bool)}
+// newTermStats returns an empty cache of at most max terms in each map.
+func newTermStats(max int) *termStats {
+	return &termStats{max: max, chunks: -1, df: make(map[string]int64), absent: make(map[string]bool)}
 }
 
 // frequencies returns the chunk count and the document frequency of each
@@ -66,13 +71,30 @@ func (db *tenantDB) frequencies(ctx context.Context, q querier, terms []string) 
 	}
 	ts.chunks = chunks
 	for _, t := range missing {
-		if out[t] > 0 && len(ts.df) < termStatsMax {
-			ts.df[t] = out[t]
-		} else if len(ts.absent) < termStatsMax {
-			ts.absent[t] = true
-		}
+		ts.remember(t, out[t])
 	}
 	return chunks, out, nil
+}
+
+// remember caches the document frequency n of term t; callers hold ts.mu.
+func (ts *termStats) remember(t string, n int64) {
+	if n == 0 {
+		makeRoom(ts.absent, ts.max)
+		ts.absent[t] = true
+		return
+	}
+	makeRoom(ts.df, ts.max)
+	ts.df[t] = n
+}
+
+// makeRoom deletes arbitrary keys of m until it holds fewer than max.
+func makeRoom[V any](m map[string]V, max int) {
+	for k := range m {
+		if len(m) < max {
+			return
+		}
+		delete(m, k)
+	}
 }
 
 func (ts *termStats) refresh(gen uint64, now time.Time) {
@@ -80,7 +102,7 @@ func (ts *termStats) refresh(gen uint64, now time.Time) {
 		return
 	}
 	clear(ts.absent)
-	if now.Sub(ts.born) < time.Minute && len(ts.df) < termStatsMax {
+	if now.Sub(ts.born) < time.Minute && len(ts.df) < ts.max {
 		ts.gen = gen
 		return
 	}
