@@ -76,6 +76,7 @@ type preparedChunk struct {
 	tokens    int
 	simhash   uint64
 	terms     []string
+	decl      chunkSpan // the declaration or section the chunk is part of
 }
 
 // Add adds or replaces one document.
@@ -167,7 +168,47 @@ func prepareChunks(tokens TokenCounter, docPath, language, content string) ([]pr
 		total += pc.tokens
 		out = append(out, pc)
 	}
+	setDeclarations(out)
 	return out, total
+}
+
+// setDeclarations gives each chunk the span of its declaration or section:
+// the run of chunks from a head to the next. Its tokens are the sum of the
+// chunks' and one per join, an estimate of the exact count.
+func setDeclarations(chunks []preparedChunk) {
+	for first := 0; first < len(chunks); {
+		last := first
+		for last+1 < len(chunks) && !chunks[last+1].Head {
+			last++
+		}
+		d := chunkSpan{chunks[first].StartLine, chunks[last].EndLine, chunks[first].startByte,
+			chunks[last].startByte + len(chunks[last].Text), last - first}
+		for _, c := range chunks[first : last+1] {
+			d.tokens += c.tokens
+		}
+		for i := first; i <= last; i++ {
+			chunks[i].decl = d
+		}
+		first = last + 1
+	}
+}
+
+// insertChunkSQL stores a chunk; insertChunk runs it.
+const insertChunkSQL = `INSERT INTO chunks (doc_seq, start_line, end_line, start_byte, end_byte,
+	decl_start, decl_end, decl_start_byte, decl_end_byte, decl_tokens, length, tokens, simhash)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
+
+// insertChunk stores chunk c of document seq with insertChunkSQL and
+// returns its id.
+func insertChunk(ctx context.Context, stmt *sql.Stmt, seq int64, c *preparedChunk) (uint32, error) {
+	var id uint32
+	d := c.decl
+	err := stmt.QueryRowContext(ctx, seq, c.StartLine, c.EndLine, c.startByte, c.startByte+len(c.Text),
+		d.startLine, d.endLine, d.startByte, d.endByte, d.tokens, len(c.terms), c.tokens, int64(c.simhash)).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("insert chunk: %w", err)
+	}
+	return id, nil
 }
 
 func (db *tenantDB) validate(doc *NewDocument) error {
@@ -275,8 +316,7 @@ type docWriter struct {
 func newDocWriter(ctx context.Context, tx *sql.Tx, now time.Time, c *change, limits Limits, base *Totals) (*docWriter, error) {
 	w := &docWriter{tx: tx, now: now.UnixNano(), change: c, limits: limits, base: base, workspaces: make(map[string]int64)}
 	var err error
-	w.insChunk, err = tx.PrepareContext(ctx, `INSERT INTO chunks (doc_seq, start_line, end_line, start_byte, end_byte, head, length, tokens, simhash)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`)
+	w.insChunk, err = tx.PrepareContext(ctx, insertChunkSQL)
 	if err != nil {
 		return nil, fmt.Errorf("prepare chunk insert: %w", err)
 	}
@@ -373,14 +413,12 @@ func (w *docWriter) insert(ctx context.Context, p *prepared, wsID int64) (AddRes
 }
 
 func (w *docWriter) insertChunks(ctx context.Context, p *prepared, seq, wsID int64) error {
-	for _, c := range p.chunks {
-		var id uint32
-		err := w.insChunk.QueryRowContext(ctx, seq, c.StartLine, c.EndLine, c.startByte, c.startByte+len(c.Text), c.Head,
-			len(c.terms), c.tokens, int64(c.simhash)).Scan(&id)
+	for i := range p.chunks {
+		id, err := insertChunk(ctx, w.insChunk, seq, &p.chunks[i])
 		if err != nil {
-			return fmt.Errorf("insert chunk: %w", err)
+			return err
 		}
-		w.change.index.addChunk(id, uint32(seq), uint32(wsID), c.terms)
+		w.change.index.addChunk(id, uint32(seq), uint32(wsID), p.chunks[i].terms)
 	}
 	return nil
 }

@@ -99,7 +99,13 @@ func (b *segmentBuilder) flush(ctx context.Context, tx *sql.Tx, seg int64, alive
 	}
 	defer ins.Close()
 	var buf []byte
-	for term, ps := range b.terms {
+	keys := make([]string, 0, len(b.terms))
+	for term := range b.terms {
+		keys = append(keys, term)
+	}
+	slices.Sort(keys) // inserts in key order touch each B-tree page once
+	for _, term := range keys {
+		ps := b.terms[term]
 		slices.SortFunc(ps, func(a, b posting) int { return int(a.id) - int(b.id) })
 		buf = appendPostings(buf[:0], ps)
 		if _, err := ins.ExecContext(ctx, 0, term, seg, len(ps), buf); err != nil {

@@ -12,8 +12,7 @@ const reindexBatch = 1000
 // reindex rebuilds every document's chunks and postings, inside the
 // migration's transaction.
 func reindex(ctx context.Context, tx *sql.Tx, eng *engineConfig) error {
-	ins, err := tx.PrepareContext(ctx, `INSERT INTO chunks (doc_seq, start_line, end_line, start_byte, end_byte, head, length, tokens, simhash)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`)
+	ins, err := tx.PrepareContext(ctx, insertChunkSQL)
 	if err != nil {
 		return fmt.Errorf("reindex: %w", err)
 	}
@@ -63,14 +62,12 @@ func reindexDocs(ctx context.Context, tx *sql.Tx, after int64) ([]storedDoc, err
 
 func reindexDoc(ctx context.Context, tx *sql.Tx, ins *sql.Stmt, eng *engineConfig, d storedDoc, c *indexChange) error {
 	chunks, tokens := prepareChunks(eng.tokens, d.path, d.language, d.content)
-	for _, pc := range chunks {
-		var id uint32
-		err := ins.QueryRowContext(ctx, d.seq, pc.StartLine, pc.EndLine, pc.startByte, pc.startByte+len(pc.Text), pc.Head,
-			len(pc.terms), pc.tokens, int64(pc.simhash)).Scan(&id)
+	for i := range chunks {
+		id, err := insertChunk(ctx, ins, d.seq, &chunks[i])
 		if err != nil {
 			return fmt.Errorf("reindex %s: %w", d.path, err)
 		}
-		c.addChunk(id, uint32(d.seq), uint32(d.ws), pc.terms)
+		c.addChunk(id, uint32(d.seq), uint32(d.ws), chunks[i].terms)
 	}
 	c.addPath(uint32(d.seq), terms(d.path))
 	if _, err := tx.ExecContext(ctx, `UPDATE documents SET tokens = ?, chunks = ? WHERE seq = ?`, tokens, len(chunks), d.seq); err != nil {

@@ -76,16 +76,17 @@ var migrations = []string{
 		path         TEXT NOT NULL,
 		language     TEXT NOT NULL DEFAULT '',
 		metadata     TEXT NOT NULL DEFAULT '{}',
-		content      TEXT NOT NULL,
 		content_hash TEXT NOT NULL,
 		size_bytes   INTEGER NOT NULL,
 		tokens       INTEGER NOT NULL,
 		chunks       INTEGER NOT NULL,
 		created_at   INTEGER NOT NULL,
 		updated_at   INTEGER NOT NULL,
+		content      TEXT NOT NULL, -- last: reading other columns never walks its overflow pages
 		UNIQUE (workspace_id, path)
 	);
-	INSERT INTO documents_v3 SELECT * FROM documents;
+	INSERT INTO documents_v3 (seq, id, workspace_id, path, language, metadata, content_hash, size_bytes, tokens, chunks, created_at, updated_at, content)
+		SELECT seq, id, workspace_id, path, language, metadata, content_hash, size_bytes, tokens, chunks, created_at, updated_at, content FROM documents;
 	DROP TABLE documents;
 	ALTER TABLE documents_v3 RENAME TO documents;
 	CREATE TABLE chunks (
@@ -95,7 +96,11 @@ var migrations = []string{
 		end_line   INTEGER NOT NULL,
 		start_byte INTEGER NOT NULL,
 		end_byte   INTEGER NOT NULL,
-		head       INTEGER NOT NULL, -- 1: starts a declaration or section
+		decl_start INTEGER NOT NULL, -- the declaration or section the chunk is part of:
+		decl_end   INTEGER NOT NULL, -- its lines, bytes and tokens (the sum of its chunks')
+		decl_start_byte INTEGER NOT NULL,
+		decl_end_byte   INTEGER NOT NULL,
+		decl_tokens     INTEGER NOT NULL,
 		length     INTEGER NOT NULL, -- indexed terms
 		tokens     INTEGER NOT NULL,
 		simhash    INTEGER NOT NULL

@@ -29,8 +29,8 @@ const levels = `(0, 1, 2, 3, 4, 5, 6, 7, 8, 9)`
 const postingsSQL = `SELECT term, data FROM postings WHERE level IN ` + levels + ` AND term IN (SELECT value FROM json_each(?))`
 
 // chunksSQL reads what selection needs of the chunks in a JSON array.
-const chunksSQL = `SELECT c.id, c.doc_seq, c.start_line, c.end_line, c.start_byte, c.end_byte, c.head, c.tokens, c.simhash,
-		d.id, w.name, d.path, d.updated_at
+const chunksSQL = `SELECT c.id, c.doc_seq, c.start_line, c.end_line, c.start_byte, c.end_byte, c.tokens,
+		c.decl_start, c.decl_end, c.decl_start_byte, c.decl_end_byte, c.decl_tokens, c.simhash, d.id, w.name, d.path, d.updated_at
 	FROM chunks c JOIN documents d ON d.seq = c.doc_seq JOIN workspaces w ON w.id = d.workspace_id
 	WHERE c.id IN (SELECT value FROM json_each(?))`
 
@@ -60,12 +60,8 @@ type candidate struct {
 	docID     string
 	workspace string
 	path      string
-	startLine int
-	endLine   int
-	startByte int
-	endByte   int
-	head      bool
-	tokens    int
+	hit       chunkSpan // the chunk
+	decl      chunkSpan // its declaration or section
 	simhash   uint64
 	score     float64
 	relevance float64
@@ -96,8 +92,8 @@ func (t *Tenant) Search(ctx context.Context, req SearchRequest) ([]Hit, error) {
 	}
 	hits := make([]Hit, len(cands))
 	for i, c := range cands {
-		hits[i] = Hit{DocumentID: c.docID, Workspace: c.workspace, Path: c.path, StartLine: c.startLine,
-			EndLine: c.endLine, Tokens: c.tokens, Score: c.relevance, Content: span(texts[c.docSeq], c.startByte, c.endByte)}
+		hits[i] = Hit{DocumentID: c.docID, Workspace: c.workspace, Path: c.path, StartLine: c.hit.startLine,
+			EndLine: c.hit.endLine, Tokens: c.hit.tokens, Score: c.relevance, Content: texts[c.docSeq][c.hit.startByte:c.hit.endByte]}
 	}
 	return hits, nil
 }
@@ -113,12 +109,6 @@ func docSeqs(cands []candidate) []int64 {
 		}
 	}
 	return out
-}
-
-// span returns content[start:end]; chunks and their content are read in
-// one transaction, so the offsets hold.
-func span(content string, start, end int) string {
-	return content[start:end]
 }
 
 // read begins a read-only transaction: every read of a query sees one
@@ -217,8 +207,9 @@ func chunkRows(ctx context.Context, tx *sql.Tx, top []scored) ([]candidate, erro
 	for rows.Next() {
 		var c candidate
 		var simhash int64
-		if err := rows.Scan(&c.chunkID, &c.docSeq, &c.startLine, &c.endLine, &c.startByte, &c.endByte, &c.head, &c.tokens, &simhash,
-			&c.docID, &c.workspace, &c.path, &c.updatedAt); err != nil {
+		h, d := &c.hit, &c.decl
+		if err := rows.Scan(&c.chunkID, &c.docSeq, &h.startLine, &h.endLine, &h.startByte, &h.endByte, &h.tokens,
+			&d.startLine, &d.endLine, &d.startByte, &d.endByte, &d.tokens, &simhash, &c.docID, &c.workspace, &c.path, &c.updatedAt); err != nil {
 			return nil, fmt.Errorf("search: %w", err)
 		}
 		c.simhash = uint64(simhash)

@@ -3,7 +3,6 @@ package contextengine
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"math"
 	"math/bits"
@@ -29,33 +28,24 @@ type selector struct {
 	seqs   []int64  // document seq of each item
 	hashes []uint64 // SimHashes of the chunks taken
 	used   int
-	texts  map[int64]string
-	chunks map[int64][]chunkSpan // each candidate document's chunks, in order
+	texts  map[int64]string // content of the documents considered
 }
 
-// chunkSpan is a chunk's place in its document.
+// chunkSpan is a span of lines of a document: a chunk, or a declaration.
 type chunkSpan struct {
 	startLine, endLine int
 	startByte, endByte int
-	head               bool
-	tokens             int
+	tokens             int // exact for a chunk, estimated for a declaration
 }
 
+func (u chunkSpan) same(v chunkSpan) bool { return u.startLine == v.startLine && u.endLine == v.endLine }
+
 func (s *selector) run(ctx context.Context, tx *sql.Tx, cands []candidate, terms []string) (*Result, error) {
-	if len(cands) > 0 {
-		seqs := docSeqs(cands)
-		var err error
-		if s.texts, err = contents(ctx, tx, seqs); err != nil {
+	s.texts = make(map[int64]string)
+	for i, c := range cands {
+		if err := s.consider(ctx, tx, c, i+1, terms); err != nil {
 			return nil, err
 		}
-		if !s.req.Tuning.NoExpand && !s.req.Tuning.NaivePacking {
-			if s.chunks, err = docChunks(ctx, tx, seqs); err != nil {
-				return nil, err
-			}
-		}
-	}
-	for i, c := range cands {
-		s.consider(c, i+1, terms)
 	}
 	res := &Result{Items: s.items, TotalTokens: s.used, MaxTokens: s.req.MaxTokens, Candidates: len(cands), Terms: terms}
 	if res.Items == nil {
@@ -64,48 +54,48 @@ func (s *selector) run(ctx context.Context, tx *sql.Tx, cands []candidate, terms
 	return res, nil
 }
 
-// docChunks reads the chunks of documents seqs, in line order.
-func docChunks(ctx context.Context, tx *sql.Tx, seqs []int64) (map[int64][]chunkSpan, error) {
-	list, _ := json.Marshal(seqs)
-	rows, err := tx.QueryContext(ctx, `SELECT doc_seq, start_line, end_line, start_byte, end_byte, head, tokens FROM chunks
-		WHERE doc_seq IN (SELECT value FROM json_each(?)) ORDER BY doc_seq, start_line`, string(list))
-	if err != nil {
-		return nil, fmt.Errorf("read chunks: %w", err)
+// text returns the content of document seq, read once per assembly.
+func (s *selector) text(ctx context.Context, tx *sql.Tx, seq int64) (string, error) {
+	if t, ok := s.texts[seq]; ok {
+		return t, nil
 	}
-	defer rows.Close()
-	out := make(map[int64][]chunkSpan, len(seqs))
-	for rows.Next() {
-		var seq int64
-		var c chunkSpan
-		if err := rows.Scan(&seq, &c.startLine, &c.endLine, &c.startByte, &c.endByte, &c.head, &c.tokens); err != nil {
-			return nil, fmt.Errorf("read chunks: %w", err)
-		}
-		out[seq] = append(out[seq], c)
+	var t string
+	if err := tx.QueryRowContext(ctx, `SELECT content FROM documents WHERE seq = ?`, seq).Scan(&t); err != nil {
+		return "", fmt.Errorf("read content: %w", err)
 	}
-	return out, rows.Err()
+	s.texts[seq] = t
+	return t, nil
 }
 
 // consider takes candidate c, of the given rank, if it adds something
-// that fits.
-func (s *selector) consider(c candidate, rank int, terms []string) {
-	hit := chunkSpan{c.startLine, c.endLine, c.startByte, c.endByte, c.head, c.tokens}
-	if s.req.Tuning.NaivePacking {
-		s.place(c, hit, rank, terms)
-		return
+// that fits: its whole declaration when that is small enough, else c.
+func (s *selector) consider(ctx context.Context, tx *sql.Tx, c candidate, rank int, terms []string) error {
+	if c.hit.tokens > s.req.MaxTokens-s.used {
+		return nil
 	}
-	if s.covered(c) || !s.req.Tuning.NoRedundancy && s.nearDuplicate(c.simhash) {
-		return
+	text, err := s.text(ctx, tx, c.docSeq)
+	if err != nil {
+		return err
 	}
-	if decl, ok := s.declaration(c); ok && s.place(c, decl, rank, terms) {
-		return
+	t := s.req.Tuning
+	if t.NaivePacking {
+		s.place(c, c.hit, text, rank, terms)
+		return nil
 	}
-	s.place(c, hit, rank, terms)
+	if s.covered(c) || !t.NoRedundancy && s.nearDuplicate(c.simhash) {
+		return nil
+	}
+	if !t.NoExpand && !c.decl.same(c.hit) && c.decl.tokens <= s.req.MaxTokens/expandShare && s.place(c, c.decl, text, rank, terms) {
+		return nil
+	}
+	s.place(c, c.hit, text, rank, terms)
+	return nil
 }
 
 // covered reports whether c lies inside an item already taken.
 func (s *selector) covered(c candidate) bool {
 	for i, it := range s.items {
-		if s.seqs[i] == c.docSeq && it.StartLine <= c.startLine && c.endLine <= it.EndLine {
+		if s.seqs[i] == c.docSeq && it.StartLine <= c.hit.startLine && c.hit.endLine <= it.EndLine {
 			return true
 		}
 	}
@@ -121,38 +111,9 @@ func (s *selector) nearDuplicate(h uint64) bool {
 	return false
 }
 
-// declaration returns the run of chunks from the head at or before c to
-// the next head: the whole declaration or section c is part of, when it
-// is more than c and small enough to take whole.
-func (s *selector) declaration(c candidate) (chunkSpan, bool) {
-	chunks := s.chunks[c.docSeq]
-	i := 0
-	for i < len(chunks) && chunks[i].startLine != c.startLine {
-		i++
-	}
-	if i == len(chunks) {
-		return chunkSpan{}, false
-	}
-	first, last := i, i
-	for first > 0 && !chunks[first].head {
-		first--
-	}
-	for last+1 < len(chunks) && !chunks[last+1].head {
-		last++
-	}
-	if first == last {
-		return chunkSpan{}, false
-	}
-	d := chunkSpan{chunks[first].startLine, chunks[last].endLine, chunks[first].startByte, chunks[last].endByte, chunks[first].head, 0}
-	for _, ch := range chunks[first : last+1] {
-		d.tokens += ch.tokens + 1 // an estimate: the joins may count differently
-	}
-	return d, d.tokens <= s.req.MaxTokens/expandShare
-}
-
 // place adds span u of c's document as an item, or joins it with the
 // items of that document it overlaps or touches, if the result fits.
-func (s *selector) place(c candidate, u chunkSpan, rank int, terms []string) bool {
+func (s *selector) place(c candidate, u chunkSpan, text string, rank int, terms []string) bool {
 	if u.tokens > s.req.MaxTokens-s.used {
 		return false
 	}
@@ -165,19 +126,19 @@ func (s *selector) place(c candidate, u chunkSpan, rank int, terms []string) boo
 		}
 	}
 	if len(joined) == 0 {
-		return s.add(c, u, rank, terms)
+		return s.add(c, u, text, rank, terms)
 	}
-	return s.join(c, u, joined)
+	return s.join(c, u, text, joined)
 }
 
 // add appends span u of c's document as a new item if it fits.
-func (s *selector) add(c candidate, u chunkSpan, rank int, terms []string) bool {
+func (s *selector) add(c candidate, u chunkSpan, doc string, rank int, terms []string) bool {
 	if len(s.items) >= s.req.MaxDocuments {
 		return false
 	}
-	text := s.texts[c.docSeq][u.startByte:u.endByte]
+	text := doc[u.startByte:u.endByte]
 	tokens := u.tokens
-	if u.startLine != c.startLine || u.endLine != c.endLine {
+	if !u.same(c.hit) {
 		tokens = s.tokens.Count(text)
 	}
 	if s.used+tokens > s.req.MaxTokens {
@@ -186,8 +147,8 @@ func (s *selector) add(c candidate, u chunkSpan, rank int, terms []string) bool 
 	it := s.item(c)
 	it.StartLine, it.EndLine, it.Content, it.Tokens, it.startByte = u.startLine, u.endLine, text, tokens, u.startByte
 	it.InclusionReason = fmt.Sprintf("rank %d by bm25 relevance; matches %s", rank, joinTerms(matchedTerms(it.Content, terms)))
-	if u.startLine != c.startLine || u.endLine != c.endLine {
-		it.InclusionReason += fmt.Sprintf("; widened from lines %d-%d to the whole declaration", c.startLine, c.endLine)
+	if !u.same(c.hit) {
+		it.InclusionReason += fmt.Sprintf("; widened from lines %d-%d to the whole declaration", c.hit.startLine, c.hit.endLine)
 	}
 	s.items = append(s.items, it)
 	s.seqs = append(s.seqs, c.docSeq)
@@ -198,7 +159,7 @@ func (s *selector) add(c candidate, u chunkSpan, rank int, terms []string) bool 
 
 // join merges span u with the items at indexes joined (all of c's
 // document) into the first of them, if the result fits.
-func (s *selector) join(c candidate, u chunkSpan, joined []int) bool {
+func (s *selector) join(c candidate, u chunkSpan, doc string, joined []int) bool {
 	start, end := u.startLine, u.endLine
 	startByte, endByte := u.startByte, u.endByte
 	old := 0
@@ -212,7 +173,7 @@ func (s *selector) join(c candidate, u chunkSpan, joined []int) bool {
 			end, endByte = it.EndLine, it.startByte+len(it.Content)
 		}
 	}
-	text := s.texts[c.docSeq][startByte:endByte]
+	text := doc[startByte:endByte]
 	tokens := s.tokens.Count(text)
 	if s.used-old+tokens > s.req.MaxTokens {
 		return false
