@@ -24,7 +24,7 @@ type Request struct {
 	MaxDocuments int    `json:"max_documents,omitempty"` // most items returned, default 20
 	Workspace    string `json:"workspace,omitempty"`     // empty: all workspaces
 	NoCache      bool   `json:"no_cache,omitempty"`      // bypass the result cache
-	Tuning       Tuning `json:"-"`                         // experiments only; zero is the default
+	Tuning       Tuning `json:"-"`                       // experiments only; zero is the default
 }
 
 // Tuning switches parts of assembly off or resizes them, so an evaluation
