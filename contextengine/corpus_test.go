@@ -106,13 +106,13 @@ func corpusBatch(pieces []srcPiece, from, n int) []NewDocument {
 	return docs
 }
 
-// sharedQueriesFile holds natural-language queries about the standard
-// library, relative to this package's directory (../shared from the repo root).
-const sharedQueriesFile = "../../shared/bench/godoc/queries.jsonl"
+// queriesFile holds natural-language queries about the standard library,
+// relative to the repository root.
+const queriesFile = "testdata/bench/godoc/queries.jsonl"
 
 var queryCorpus = sync.OnceValues(loadQueries)
 
-// benchQueries returns distinct realistic queries: the shared godoc queries
+// benchQueries returns distinct realistic queries: the judged godoc queries
 // when present, else doc comments of exported GOROOT functions.
 func benchQueries(tb testing.TB) []string {
 	tb.Helper()
@@ -130,7 +130,11 @@ func benchQueries(tb testing.TB) []string {
 }
 
 func loadQueries() ([]string, error) {
-	f, err := os.Open(sharedQueriesFile)
+	root, err := repoRoot()
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(filepath.Join(root, queriesFile))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -144,13 +148,31 @@ func loadQueries() ([]string, error) {
 	for sc.Scan() {
 		var q struct{ Text string }
 		if err := json.Unmarshal(sc.Bytes(), &q); err != nil {
-			return nil, fmt.Errorf("%s: %w", sharedQueriesFile, err)
+			return nil, fmt.Errorf("%s: %w", queriesFile, err)
 		}
 		if q.Text != "" && !slices.Contains(qs, q.Text) {
 			qs = append(qs, q.Text)
 		}
 	}
 	return qs, sc.Err()
+}
+
+// repoRoot returns the closest ancestor directory with a go.mod file.
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("no go.mod in any parent directory: %w", fs.ErrNotExist)
+		}
+		dir = parent
+	}
 }
 
 // docCommentQueries returns up to limit first paragraphs of the doc comments

@@ -15,9 +15,9 @@ import (
 	"time"
 )
 
-// corpusFile is the Go documentation corpus, relative to an ancestor of
-// the package directory.
-const corpusFile = "shared/bench/godoc/corpus.jsonl.gz"
+// corpusFile is the Go standard library corpus of the judged benchmark,
+// relative to the repository root.
+const corpusFile = "testdata/bench/godoc/corpus.jsonl.gz"
 
 // document is one line of the corpus.
 type document struct {
@@ -25,21 +25,24 @@ type document struct {
 	Text string `json:"text"`
 }
 
-// findCorpus returns the path of corpusFile in the closest ancestor
-// directory that has it.
+// findCorpus returns the path of corpusFile under the repository root,
+// the closest ancestor directory with a go.mod file.
 func findCorpus() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return "", err
 	}
 	for {
-		p := filepath.Join(dir, corpusFile)
-		if _, err := os.Stat(p); err == nil {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			p := filepath.Join(dir, corpusFile)
+			if _, err := os.Stat(p); err != nil {
+				return "", fmt.Errorf("corpus: %w", err)
+			}
 			return p, nil
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return "", fmt.Errorf("%s not found in any parent directory: %w", corpusFile, fs.ErrNotExist)
+			return "", fmt.Errorf("no go.mod in any parent directory: %w", fs.ErrNotExist)
 		}
 		dir = parent
 	}

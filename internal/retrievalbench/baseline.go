@@ -2,110 +2,56 @@ package retrievalbench
 
 import (
 	"context"
-	"database/sql"
-	"fmt"
-	"net/url"
-	"path/filepath"
-	"strings"
-	"unicode"
-
-	"github.com/contextlite/cloud/contextengine"
+	"time"
 )
 
-// baseline is plain SQLite FTS5: the engine's chunks, indexed with the
-// default unicode61 tokenizer (no identifier splitting), ranked by bm25()
-// over all query words OR-ed, packed in rank order.
-type baseline struct {
-	db *sql.DB
+// BaselineTop is how many windows a baseline retrieves per query.
+const BaselineTop = 100
+
+// searcher ranks the shared windows for a query's terms.
+type searcher interface {
+	// search returns the indexes of up to limit windows, best first.
+	search(ctx context.Context, terms []string, limit int) ([]int, error)
 }
 
-type counter interface{ Count(string) int }
+// baselineSystem answers with the windows a searcher ranks: the first 10
+// of the top BaselineTop as the ranked list, and the top BaselineTop
+// packed naively for a budget.
+type baselineSystem struct {
+	windows []window
+	s       searcher
+}
 
-func newBaseline(ctx context.Context, dir string, docs []Doc, tokens counter) (*baseline, error) {
-	file := (&url.URL{Path: filepath.Join(dir, "baseline.db")}).EscapedPath()
-	db, err := sql.Open("sqlite", "file:"+file+"?_pragma=journal_mode(WAL)&_pragma=synchronous(OFF)")
+func (b baselineSystem) top(ctx context.Context, query string) ([]*window, error) {
+	ids, err := b.s.search(ctx, queryTerms(query), BaselineTop)
 	if err != nil {
 		return nil, err
 	}
-	db.SetMaxOpenConns(1)
-	b := &baseline{db: db}
-	if err := b.load(ctx, docs, tokens); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("baseline: %w", err)
+	ws := make([]*window, len(ids))
+	for i, id := range ids {
+		ws[i] = &b.windows[id]
 	}
-	return b, nil
+	return ws, nil
 }
 
-func (b *baseline) load(ctx context.Context, docs []Doc, tokens counter) error {
-	if _, err := b.db.ExecContext(ctx, `CREATE TABLE chunks (id INTEGER PRIMARY KEY, path TEXT, start_line INT, end_line INT, tokens INT);
-		CREATE VIRTUAL TABLE chunks_fts USING fts5 (body, content = '')`); err != nil {
-		return err
-	}
-	tx, err := b.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	for _, d := range docs {
-		for _, c := range contextengine.ChunkDocument(d.Path, "", d.Text) {
-			res, err := tx.ExecContext(ctx, `INSERT INTO chunks (path, start_line, end_line, tokens) VALUES (?, ?, ?, ?)`,
-				d.Path, c.StartLine, c.EndLine, tokens.Count(c.Text))
-			if err != nil {
-				return err
-			}
-			id, _ := res.LastInsertId()
-			if _, err := tx.ExecContext(ctx, `INSERT INTO chunks_fts (rowid, body) VALUES (?, ?)`, id, c.Text); err != nil {
-				return err
-			}
-		}
-	}
-	return tx.Commit()
-}
-
-// search returns up to limit chunks in bm25 order.
-func (b *baseline) search(ctx context.Context, query string, limit int) ([]Item, error) {
-	match := orQuery(query)
-	if match == "" {
-		return nil, nil
-	}
-	rows, err := b.db.QueryContext(ctx, `SELECT c.path, c.start_line, c.end_line, c.tokens
-		FROM (SELECT rowid, bm25(chunks_fts) AS score FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY score LIMIT ?) m
-		JOIN chunks c ON c.id = m.rowid ORDER BY m.score`, match, limit)
+func (b baselineSystem) rank(ctx context.Context, query string) ([]Item, error) {
+	ws, err := b.top(ctx, query)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var items []Item
-	for rows.Next() {
-		var it Item
-		if err := rows.Scan(&it.Path, &it.StartLine, &it.EndLine, &it.Tokens); err != nil {
-			return nil, err
-		}
-		items = append(items, it)
+	items := make([]Item, 0, 10)
+	for _, w := range ws[:min(len(ws), 10)] {
+		items = append(items, w.item())
 	}
-	return items, rows.Err()
+	return items, nil
 }
 
-// pack keeps items in rank order while they fit the budget.
-func pack(items []Item, budget int) []Item {
-	var out []Item
-	used := 0
-	for _, it := range items {
-		if used+it.Tokens <= budget {
-			out = append(out, it)
-			used += it.Tokens
-		}
+func (b baselineSystem) assemble(ctx context.Context, query string, budget int) ([]Item, time.Duration, error) {
+	start := time.Now()
+	ws, err := b.top(ctx, query)
+	if err != nil {
+		return nil, 0, err
 	}
-	return out
+	items := pack(ws, budget)
+	return items, time.Since(start), nil
 }
-
-// orQuery quotes each word of query and joins them with OR.
-func orQuery(query string) string {
-	words := strings.FieldsFunc(query, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
-	for i, w := range words {
-		words[i] = `"` + w + `"`
-	}
-	return strings.Join(words, " OR ")
-}
-
-func (b *baseline) close() error { return b.db.Close() }

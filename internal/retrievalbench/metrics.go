@@ -7,7 +7,8 @@ type Item struct {
 	Path      string
 	StartLine int
 	EndLine   int
-	Tokens    int
+	Tokens    int    // exact o200k_base count of Content
+	Content   string // should be exactly lines StartLine..EndLine
 }
 
 // hits reports whether item and span share the path and overlap by at

@@ -18,6 +18,7 @@ var Budgets = []int{1000, 4000, 16000}
 // Score is one system's averages over the queries.
 type Score struct {
 	Name     string
+	Baseline bool // a baseline rather than the engine
 	NDCG     float64
 	Recall   float64
 	MRR      float64
@@ -26,55 +27,112 @@ type Score struct {
 	P50      time.Duration
 	P95      time.Duration
 	Over     int // results over budget: must be 0
+	Mismatch int // items whose content is not the lines they claim: must be 0
 }
 
-// Report compares the engine with the baseline on one set.
+// Violations counts results over budget and items whose content is not
+// the lines they claim.
+func (s Score) Violations() int { return s.Over + s.Mismatch }
+
+// Report holds every system's scores on one set.
 type Report struct {
+	Set           string
 	Docs, Queries int
-	Ingest        time.Duration
-	Engine        Score
-	Baseline      Score
+	Windows       int
+	Ingest        time.Duration // the engine's
+	WindowBuild   time.Duration // splitting and counting the shared windows
+	FTS5Ingest    time.Duration
+	BleveIngest   time.Duration
+	Scores        []Score // the engine, the baselines, then the ablations
 }
 
-// Run ingests the set into a tenant under dir, runs every query through
-// the engine and the baseline, and scores both.
-// A non-empty profile names a file for a CPU profile of the query phase.
-func Run(ctx context.Context, set *Set, dir string, tokens contextengine.TokenCounter, profile string) (*Report, error) {
-	m, err := contextengine.NewManager(contextengine.Options{DataDir: dir, MaxDocumentBytes: 64 << 20, Tokens: tokens})
+// Options configure a Run.
+type Options struct {
+	Dir       string                     // scratch directory for the engine and the FTS5 baseline
+	Tokens    contextengine.TokenCounter // exact o200k_base counts; safe for concurrent use
+	Ablations []Ablation                 // extra engine rows
+	Profile   string                     // if set, a CPU profile of the engine's query phase goes here
+	Progress  io.Writer                  // if set, one line per finished phase
+}
+
+// Run ingests the set into the engine and both baselines, runs every
+// query through each system and scores them.
+func Run(ctx context.Context, set *Set, opts Options) (*Report, error) {
+	progress := opts.Progress
+	if progress == nil {
+		progress = io.Discard
+	}
+	m, err := contextengine.NewManager(contextengine.Options{DataDir: opts.Dir, MaxDocumentBytes: 64 << 20, Tokens: opts.Tokens})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("engine: %w", err)
 	}
 	defer m.Close()
 	if err := m.Create(ctx, "eval"); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("engine: %w", err)
 	}
 	tn, err := m.Open(ctx, "eval")
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("engine: %w", err)
 	}
 	defer tn.Close()
-	rep := &Report{Docs: len(set.Docs), Queries: len(set.Queries)}
+	rep := &Report{Set: set.Dir, Docs: len(set.Docs), Queries: len(set.Queries)}
+
 	start := time.Now()
 	if err := ingest(ctx, tn, set.Docs); err != nil {
 		return nil, err
 	}
 	rep.Ingest = time.Since(start)
-	base, err := newBaseline(ctx, dir, set.Docs, tokens)
+	fmt.Fprintf(progress, "engine: %d documents ingested in %.1fs\n", rep.Docs, rep.Ingest.Seconds())
+
+	start = time.Now()
+	windows := buildWindows(set.Docs, opts.Tokens)
+	rep.Windows, rep.WindowBuild = len(windows), time.Since(start)
+	start = time.Now()
+	fts, err := newFTS5Index(ctx, opts.Dir, windows)
 	if err != nil {
 		return nil, err
 	}
-	defer base.close()
-	stop, err := startProfile(profile)
+	defer fts.close()
+	rep.FTS5Ingest = time.Since(start)
+	start = time.Now()
+	blv, err := newBleveIndex(windows)
 	if err != nil {
 		return nil, err
 	}
-	rep.Engine, err = score(ctx, "contextlite", set.Queries, engineSystem{tn, tokens})
-	stop()
-	if err != nil {
-		return nil, err
+	defer blv.close()
+	rep.BleveIngest = time.Since(start)
+	fmt.Fprintf(progress, "baselines: %d windows built in %.1fs, FTS5 ingest %.1fs, Bleve ingest %.1fs\n",
+		rep.Windows, rep.WindowBuild.Seconds(), rep.FTS5Ingest.Seconds(), rep.BleveIngest.Seconds())
+
+	lines := newCorpusLines(set.Docs)
+	type row struct {
+		name     string
+		baseline bool
+		sys      system
+		profile  string
 	}
-	if rep.Baseline, err = score(ctx, "fts5 bm25 baseline", set.Queries, baselineSystem{base}); err != nil {
-		return nil, err
+	rows := []row{
+		{name: "contextlite", sys: engineSystem{tn: tn, tokens: opts.Tokens}, profile: opts.Profile},
+		{name: "FTS5 windows baseline", baseline: true, sys: baselineSystem{windows, fts}},
+		{name: "Bleve windows baseline", baseline: true, sys: baselineSystem{windows, blv}},
+	}
+	for _, a := range opts.Ablations {
+		rows = append(rows, row{name: a.Name, sys: engineSystem{tn: tn, tokens: opts.Tokens, tuning: a.Tuning}})
+	}
+	for _, r := range rows {
+		start := time.Now()
+		stop, err := startProfile(r.profile)
+		if err != nil {
+			return nil, err
+		}
+		s, err := score(ctx, r.name, set.Queries, r.sys, lines)
+		stop()
+		if err != nil {
+			return nil, err
+		}
+		s.Baseline = r.baseline
+		rep.Scores = append(rep.Scores, s)
+		fmt.Fprintf(progress, "%s: scored in %.1fs\n", r.name, time.Since(start).Seconds())
 	}
 	return rep, nil
 }
@@ -86,32 +144,13 @@ func startProfile(file string) (stop func(), err error) {
 	}
 	f, err := os.Create(file)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("cpu profile: %w", err)
 	}
 	if err := pprof.StartCPUProfile(f); err != nil {
 		f.Close()
-		return nil, err
+		return nil, fmt.Errorf("cpu profile: %w", err)
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
-}
-
-func ingest(ctx context.Context, tn *contextengine.Tenant, docs []Doc) error {
-	for batch := range slices.Chunk(docs, 200) {
-		in := make([]contextengine.NewDocument, len(batch))
-		for i, d := range batch {
-			in[i] = contextengine.NewDocument{Path: d.Path, Content: d.Text}
-		}
-		res, err := tn.AddBatch(ctx, in)
-		if err != nil {
-			return fmt.Errorf("ingest: %w", err)
-		}
-		for i, r := range res {
-			if r.Err != nil {
-				return fmt.Errorf("ingest %s: %w", batch[i].Path, r.Err)
-			}
-		}
-	}
-	return nil
 }
 
 // system answers a query with a ranked list or a budgeted context.
@@ -121,14 +160,24 @@ type system interface {
 	assemble(ctx context.Context, query string, budget int) ([]Item, time.Duration, error)
 }
 
-func score(ctx context.Context, name string, queries []Query, sys system) (Score, error) {
+// score runs every query through sys and averages the metrics. Every
+// returned item is checked against the lines it claims.
+func score(ctx context.Context, name string, queries []Query, sys system, lines corpusLines) (Score, error) {
 	s := Score{Name: name, Coverage: make([]float64, len(Budgets)), Fill: make([]float64, len(Budgets))}
+	check := func(items []Item) {
+		for _, it := range items {
+			if !lines.matches(it) {
+				s.Mismatch++
+			}
+		}
+	}
 	var lat []time.Duration
 	for _, q := range queries {
 		ranked, err := sys.rank(ctx, q.Text)
 		if err != nil {
 			return s, fmt.Errorf("%s %s: %w", name, q.ID, err)
 		}
+		check(ranked)
 		r := scoreRanking(ranked, q.Relevant)
 		s.NDCG += r.NDCG
 		s.Recall += r.Recall
@@ -138,6 +187,7 @@ func score(ctx context.Context, name string, queries []Query, sys system) (Score
 			if err != nil {
 				return s, fmt.Errorf("%s %s: %w", name, q.ID, err)
 			}
+			check(items)
 			if budget == 4000 {
 				lat = append(lat, took)
 			}
@@ -164,60 +214,3 @@ func score(ctx context.Context, name string, queries []Query, sys system) (Score
 	}
 	return s, nil
 }
-
-type engineSystem struct {
-	tn     *contextengine.Tenant
-	tokens contextengine.TokenCounter
-}
-
-func (e engineSystem) rank(ctx context.Context, query string) ([]Item, error) {
-	items, _, err := e.assembleN(ctx, query, 64000, 10)
-	return items, err
-}
-
-func (e engineSystem) assemble(ctx context.Context, query string, budget int) ([]Item, time.Duration, error) {
-	return e.assembleN(ctx, query, budget, contextengine.MaxAssembleItems)
-}
-
-// assembleN runs an uncached assembly and re-counts every item's tokens,
-// so a wrong stored count shows up as an over-budget result.
-func (e engineSystem) assembleN(ctx context.Context, query string, budget, maxItems int) ([]Item, time.Duration, error) {
-	start := time.Now()
-	res, err := e.tn.Assemble(ctx, contextengine.Request{Query: query, MaxTokens: budget, MaxDocuments: maxItems, NoCache: true})
-	took := time.Since(start)
-	if err != nil {
-		return nil, 0, err
-	}
-	items := make([]Item, len(res.Items))
-	for i, it := range res.Items {
-		items[i] = Item{Path: it.Path, StartLine: it.StartLine, EndLine: it.EndLine, Tokens: e.tokens.Count(it.Content)}
-	}
-	return items, took, nil
-}
-
-type baselineSystem struct{ b *baseline }
-
-func (b baselineSystem) rank(ctx context.Context, query string) ([]Item, error) {
-	return b.b.search(ctx, query, 10)
-}
-
-func (b baselineSystem) assemble(ctx context.Context, query string, budget int) ([]Item, time.Duration, error) {
-	start := time.Now()
-	items, err := b.b.search(ctx, query, 300)
-	items = pack(items, budget)
-	return items, time.Since(start), err
-}
-
-// Print writes the report as a table.
-func (r *Report) Print(w io.Writer) {
-	fmt.Fprintf(w, "%d documents ingested in %.1fs (%.0f docs/s), %d queries\n\n", r.Docs, r.Ingest.Seconds(), float64(r.Docs)/r.Ingest.Seconds(), r.Queries)
-	fmt.Fprintf(w, "| system | nDCG@10 | Recall@10 | MRR@10 | BC@1k | BC@4k | BC@16k | fill@1k | fill@4k | fill@16k | p50 @4k | p95 @4k | over budget |\n")
-	fmt.Fprintf(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
-	for _, s := range []Score{r.Engine, r.Baseline} {
-		fmt.Fprintf(w, "| %s | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f | %.2f | %.2f | %.2f | %.1f ms | %.1f ms | %d |\n",
-			s.Name, s.NDCG, s.Recall, s.MRR, s.Coverage[0], s.Coverage[1], s.Coverage[2], s.Fill[0], s.Fill[1], s.Fill[2],
-			ms(s.P50), ms(s.P95), s.Over)
-	}
-}
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

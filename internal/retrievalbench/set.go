@@ -1,5 +1,7 @@
 // Package retrievalbench runs a judged retrieval set through the context
-// engine and a plain FTS5 baseline, and scores both.
+// engine, its ablations and two baselines (SQLite FTS5 and Bleve over
+// windows of about 2,000 bytes, as the benchmark defines them), and
+// scores them all.
 package retrievalbench
 
 import (
@@ -34,16 +36,17 @@ type Query struct {
 
 // Set is a corpus with its queries.
 type Set struct {
+	Dir     string // where it was loaded from
 	Docs    []Doc
 	Queries []Query
 }
 
 // Load reads corpus.jsonl.gz and queries.jsonl from dir.
 func Load(dir string) (*Set, error) {
-	s := &Set{}
+	s := &Set{Dir: dir}
 	f, err := os.Open(filepath.Join(dir, "corpus.jsonl.gz"))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("corpus: %w", err)
 	}
 	defer f.Close()
 	gz, err := gzip.NewReader(f)
@@ -55,7 +58,7 @@ func Load(dir string) (*Set, error) {
 	}
 	q, err := os.Open(filepath.Join(dir, "queries.jsonl"))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("queries: %w", err)
 	}
 	defer q.Close()
 	if s.Queries, err = readJSONL[Query](q); err != nil {
