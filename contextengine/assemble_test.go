@@ -128,7 +128,9 @@ func TestAssembleSkipsDuplicatesAndMergesAdjacent(t *testing.T) {
 		NewDocument{Path: "a/copy.go", Content: src},
 		NewDocument{Path: "b/copy.go", Content: src},
 	)
-	res, err := tn.Assemble(ctx, Request{Query: "func prints number doc comment writer", MaxTokens: 100000, MaxDocuments: 100})
+	// Whole documents would swallow the adjacent chunks: keep hits as chunks.
+	res, err := tn.Assemble(ctx, Request{Query: "func prints number doc comment writer", MaxTokens: 100000, MaxDocuments: 100,
+		Tuning: Tuning{NoExpand: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,4 +216,101 @@ func FuzzSearch(f *testing.F) {
 			t.Fatalf("Search(%q) = %v", q, err)
 		}
 	})
+}
+
+func TestAssembleWidensToWholeDocumentOrDeclaration(t *testing.T) {
+	tn := newTestTenant(t)
+	ctx := context.Background()
+	long := goSource(30)
+	mustAdd(t, tn,
+		NewDocument{Path: "small.go", Content: "package small\n\n// Render draws the widget.\nfunc Render() {}\n"},
+		NewDocument{Path: "long.go", Content: long},
+	)
+	res, err := tn.Assemble(ctx, Request{Query: "render widget", MaxTokens: 4000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Items) == 0 || res.Items[0].Path != "small.go" || res.Items[0].StartLine != 1 || res.Items[0].EndLine != 4 {
+		t.Fatalf("small document not taken whole: %+v", res.Items)
+	}
+	// long.go is far over a sixth of 1,000 tokens: its hit stays a chunk
+	// or its declaration, never the whole file.
+	res, err = tn.Assemble(ctx, Request{Query: "Func17 prints", MaxTokens: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Count(long, "\n")
+	for _, it := range res.Items {
+		if it.Path == "long.go" && it.StartLine == 1 && it.EndLine >= lines {
+			t.Fatalf("whole long document taken at 1,000 tokens: %d-%d", it.StartLine, it.EndLine)
+		}
+	}
+}
+
+// TestSelectionInvariants assembles many queries at many budgets and
+// checks what every answer must hold: within the budget and item limit,
+// exact token counts, content equal to the lines claimed, no two items
+// overlapping in one document, and the same answer twice.
+func TestSelectionInvariants(t *testing.T) {
+	tn := newTestTenant(t)
+	ctx := context.Background()
+	seedCorpus(t, tn, 60)
+	mustAdd(t, tn, NewDocument{Path: "copy/file0.go", Content: goSource(5)})
+	docs := map[string][]string{}
+	for _, q := range []string{"Func3 prints", "value writer", "doc comment two lines", "Func12 error", "package demo fmt", "Func1 Func2 Func3 Func4"} {
+		for _, budget := range []int{1, 50, 200, 1000, 4000, 16000} {
+			for _, tun := range []Tuning{{}, {NoExpand: true}, {NoMerge: true}, {NaivePacking: true}} {
+				req := Request{Query: q, MaxTokens: budget, MaxDocuments: 7, Tuning: tun}
+				res, err := tn.Assemble(ctx, req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				checkResult(t, ctx, tn, docs, req, res)
+				again, err := tn.Assemble(ctx, req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if fmt.Sprint(spans(again)) != fmt.Sprint(spans(res)) {
+					t.Fatalf("%q at %d: answers differ: %v then %v", q, budget, spans(res), spans(again))
+				}
+			}
+		}
+	}
+}
+
+func checkResult(t *testing.T, ctx context.Context, tn *Tenant, docs map[string][]string, req Request, res *Result) {
+	t.Helper()
+	used := 0
+	for i, it := range res.Items {
+		if docs[it.DocumentID] == nil {
+			d, err := tn.Get(ctx, it.DocumentID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			docs[it.DocumentID] = strings.Split(d.Content, "\n")
+		}
+		if want := strings.Join(docs[it.DocumentID][it.StartLine-1:it.EndLine], "\n"); it.Content != want {
+			t.Fatalf("%q: %s:%d-%d content differs from its lines", req.Query, it.Path, it.StartLine, it.EndLine)
+		}
+		if n := tn.db.eng.tokens.Count(it.Content); n != it.Tokens {
+			t.Fatalf("%q: %s:%d-%d claims %d tokens, has %d", req.Query, it.Path, it.StartLine, it.EndLine, it.Tokens, n)
+		}
+		used += it.Tokens
+		for _, o := range res.Items[i+1:] {
+			if o.DocumentID == it.DocumentID && o.StartLine <= it.EndLine && it.StartLine <= o.EndLine {
+				t.Fatalf("%q: overlapping items %d-%d and %d-%d", req.Query, it.StartLine, it.EndLine, o.StartLine, o.EndLine)
+			}
+		}
+	}
+	if used != res.TotalTokens || used > req.MaxTokens || len(res.Items) > req.MaxDocuments {
+		t.Fatalf("%q at %d: %d items, %d tokens (total %d)", req.Query, req.MaxTokens, len(res.Items), used, res.TotalTokens)
+	}
+}
+
+func spans(res *Result) []string {
+	var out []string
+	for _, it := range res.Items {
+		out = append(out, fmt.Sprintf("%s:%d-%d", it.Path, it.StartLine, it.EndLine))
+	}
+	return out
 }

@@ -15,7 +15,7 @@ import (
 // the tenant's are left out, so latency stays flat for long queries and
 // large tenants.
 const (
-	maxQueryTerms  = 10
+	maxQueryTerms  = 16
 	minQueryTerms  = 2
 	commonShare    = 0.1
 	costlyPostings = 20000
@@ -30,7 +30,7 @@ const postingsSQL = `SELECT term, data FROM postings WHERE level IN ` + levels +
 
 // chunksSQL reads what selection needs of the chunks in a JSON array.
 const chunksSQL = `SELECT c.id, c.doc_seq, c.start_line, c.end_line, c.start_byte, c.end_byte, c.tokens,
-		c.decl_start, c.decl_end, c.decl_start_byte, c.decl_end_byte, c.decl_tokens, c.simhash, d.id, w.name, d.path, d.updated_at
+		c.decl_start, c.decl_end, c.decl_start_byte, c.decl_end_byte, c.decl_tokens, c.simhash, d.id, w.name, d.path, d.updated_at, d.tokens, d.content_hash
 	FROM chunks c JOIN documents d ON d.seq = c.doc_seq JOIN workspaces w ON w.id = d.workspace_id
 	WHERE c.id IN (SELECT value FROM json_each(?))`
 
@@ -62,6 +62,8 @@ type candidate struct {
 	path      string
 	hit       chunkSpan // the chunk
 	decl      chunkSpan // its declaration or section
+	docTokens int       // of the whole document, summed over its chunks
+	docHash   string    // of the document's content
 	simhash   uint64
 	score     float64
 	relevance float64
@@ -209,7 +211,7 @@ func chunkRows(ctx context.Context, tx *sql.Tx, top []scored) ([]candidate, erro
 		var simhash int64
 		h, d := &c.hit, &c.decl
 		if err := rows.Scan(&c.chunkID, &c.docSeq, &h.startLine, &h.endLine, &h.startByte, &h.endByte, &h.tokens,
-			&d.startLine, &d.endLine, &d.startByte, &d.endByte, &d.tokens, &simhash, &c.docID, &c.workspace, &c.path, &c.updatedAt); err != nil {
+			&d.startLine, &d.endLine, &d.startByte, &d.endByte, &d.tokens, &simhash, &c.docID, &c.workspace, &c.path, &c.updatedAt, &c.docTokens, &c.docHash); err != nil {
 			return nil, fmt.Errorf("search: %w", err)
 		}
 		c.simhash = uint64(simhash)
