@@ -28,7 +28,6 @@ type Request struct {
 // engine's default behaviour.
 type Tuning struct {
 	NaivePacking  bool // take candidates in rank order while they fit, nothing else
-	SimHash       bool // also leave out near-duplicates (SimHash within 3 bits) of chunks taken
 	NoMerge       bool // never join adjacent spans of a document
 	NoExpand      bool // keep hits as chunks, never grow them to their declaration
 	NoDocScore    bool // rank chunks on their own text, without their document's score

@@ -130,7 +130,7 @@ func TestAssembleSkipsDuplicatesAndMergesAdjacent(t *testing.T) {
 	)
 	// Whole documents would swallow the adjacent chunks: keep hits as chunks.
 	res, err := tn.Assemble(ctx, Request{Query: "func prints number doc comment writer", MaxTokens: 100000, MaxDocuments: 100,
-		Tuning: Tuning{NoExpand: true, SimHash: true}})
+		Tuning: Tuning{NoExpand: true}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -74,7 +74,6 @@ type preparedChunk struct {
 	Chunk
 	startByte int // Text is content[startByte : startByte+len(Text)]
 	tokens    int
-	simhash   uint64
 	terms     []string
 	decl      chunkSpan // the declaration or section the chunk is part of
 }
@@ -164,7 +163,7 @@ func prepareChunks(tokens TokenCounter, docPath, language, content string) ([]pr
 	total := 0
 	for _, c := range ChunkDocument(docPath, language, content) {
 		pc := preparedChunk{Chunk: c, startByte: starts[c.StartLine-1], tokens: tokens.Count(c.Text)}
-		pc.terms, pc.simhash = indexTerms(c.Text)
+		pc.terms = terms(c.Text)
 		total += pc.tokens
 		out = append(out, pc)
 	}
@@ -195,8 +194,8 @@ func setDeclarations(chunks []preparedChunk) {
 
 // insertChunkSQL stores a chunk; insertChunk runs it.
 const insertChunkSQL = `INSERT INTO chunks (doc_seq, start_line, end_line, start_byte, end_byte,
-	decl_start, decl_end, decl_start_byte, decl_end_byte, decl_tokens, length, tokens, simhash)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
+	decl_start, decl_end, decl_start_byte, decl_end_byte, decl_tokens, length, tokens)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
 
 // insertChunk stores chunk c of document seq with insertChunkSQL and
 // returns its id.
@@ -204,7 +203,7 @@ func insertChunk(ctx context.Context, stmt *sql.Stmt, seq int64, c *preparedChun
 	var id uint32
 	d := c.decl
 	err := stmt.QueryRowContext(ctx, seq, c.StartLine, c.EndLine, c.startByte, c.startByte+len(c.Text),
-		d.startLine, d.endLine, d.startByte, d.endByte, d.tokens, len(c.terms), c.tokens, int64(c.simhash)).Scan(&id)
+		d.startLine, d.endLine, d.startByte, d.endByte, d.tokens, len(c.terms), c.tokens).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("insert chunk: %w", err)
 	}
@@ -230,17 +229,6 @@ func (db *tenantDB) validate(doc *NewDocument) error {
 		return invalid("path must be 1-1024 characters on one line")
 	}
 	return nil
-}
-
-// indexTerms returns the analysed terms of text and their SimHash.
-func indexTerms(text string) ([]string, uint64) {
-	var out []string
-	var sh simhasher
-	analyze(text, func(term string) {
-		out = append(out, term)
-		sh.add(term)
-	})
-	return out, sh.sum()
 }
 
 // terms returns the analysed terms of text.

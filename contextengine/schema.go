@@ -102,8 +102,7 @@ var migrations = []string{
 		decl_end_byte   INTEGER NOT NULL,
 		decl_tokens     INTEGER NOT NULL,
 		length     INTEGER NOT NULL, -- indexed terms
-		tokens     INTEGER NOT NULL,
-		simhash    INTEGER NOT NULL
+		tokens     INTEGER NOT NULL
 	);
 	CREATE INDEX chunks_doc ON chunks (doc_seq, start_line);
 	CREATE TABLE segments (

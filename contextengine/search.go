@@ -30,7 +30,7 @@ const postingsSQL = `SELECT term, data FROM postings WHERE level IN ` + levels +
 
 // chunksSQL reads what selection needs of the chunks in a JSON array.
 const chunksSQL = `SELECT c.id, c.doc_seq, c.start_line, c.end_line, c.start_byte, c.end_byte, c.tokens,
-		c.decl_start, c.decl_end, c.decl_start_byte, c.decl_end_byte, c.decl_tokens, c.simhash, d.id, w.name, d.path, d.updated_at, d.tokens, d.content_hash
+		c.decl_start, c.decl_end, c.decl_start_byte, c.decl_end_byte, c.decl_tokens, d.id, w.name, d.path, d.updated_at, d.tokens, d.content_hash
 	FROM chunks c JOIN documents d ON d.seq = c.doc_seq JOIN workspaces w ON w.id = d.workspace_id
 	WHERE c.id IN (SELECT value FROM json_each(?))`
 
@@ -64,7 +64,6 @@ type candidate struct {
 	decl      chunkSpan // its declaration or section
 	docTokens int       // of the whole document, summed over its chunks
 	docHash   string    // of the document's content
-	simhash   uint64
 	score     float64
 	relevance float64
 	updatedAt int64
@@ -208,13 +207,11 @@ func chunkRows(ctx context.Context, tx *sql.Tx, top []scored) ([]candidate, erro
 	byID := make(map[int64]candidate, len(top))
 	for rows.Next() {
 		var c candidate
-		var simhash int64
 		h, d := &c.hit, &c.decl
 		if err := rows.Scan(&c.chunkID, &c.docSeq, &h.startLine, &h.endLine, &h.startByte, &h.endByte, &h.tokens,
-			&d.startLine, &d.endLine, &d.startByte, &d.endByte, &d.tokens, &simhash, &c.docID, &c.workspace, &c.path, &c.updatedAt, &c.docTokens, &c.docHash); err != nil {
+			&d.startLine, &d.endLine, &d.startByte, &d.endByte, &d.tokens, &c.docID, &c.workspace, &c.path, &c.updatedAt, &c.docTokens, &c.docHash); err != nil {
 			return nil, fmt.Errorf("search: %w", err)
 		}
-		c.simhash = uint64(simhash)
 		byID[c.chunkID] = c
 	}
 	if err := rows.Err(); err != nil {

@@ -30,22 +30,24 @@ func wholeDocument(content string, tokens int) chunkSpan {
 }
 
 // selector fills a token budget from ranked candidates. Each hit grows to
-// its whole declaration or section when that takes at most a quarter of
-// the budget, joins any item of its document it touches, and is left out
-// when it nearly duplicates text already taken; what does not fit is
-// skipped for the next.
+// its whole document or declaration when that is small enough, joins any
+// item of its document it touches, and is left out when its lines are
+// already taken, from its document or from a copy of it (same content);
+// what does not fit is skipped for the next. A near-duplicate penalty
+// (SimHash) was measured and removed: on the godoc set it cost 0.03
+// nDCG@10 and 0.01-0.03 budget coverage, leaving out near-copies that
+// were the answer.
 type selector struct {
 	req      Request
 	tokens   TokenCounter
 	now      int64
 	halfLife time.Duration
 
-	items     []Item
-	seqs      []int64  // document seq of each item
-	hashes    []uint64 // SimHashes of the chunks taken
-	used      int
-	texts     map[int64]string // content of the documents considered
-	wholeDocs map[string]bool  // content hashes of the documents taken whole
+	items  []Item
+	seqs   []int64  // document seq of each item
+	hashes []string // content hash of each item's document
+	used   int
+	texts  map[int64]string // content of the documents considered
 }
 
 // chunkSpan is a span of lines of a document: a chunk, or a declaration.
@@ -61,7 +63,6 @@ func (u chunkSpan) same(v chunkSpan) bool {
 
 func (s *selector) run(ctx context.Context, tx *sql.Tx, cands []candidate, terms []string) (*Result, error) {
 	s.texts = make(map[int64]string)
-	s.wholeDocs = make(map[string]bool)
 	for i, c := range cands {
 		if err := s.consider(ctx, tx, c, i+1, terms); err != nil {
 			return nil, err
@@ -102,11 +103,10 @@ func (s *selector) consider(ctx context.Context, tx *sql.Tx, c candidate, rank i
 		s.place(c, c.hit, text, rank, terms)
 		return nil
 	}
-	if s.covered(c) || s.duplicate(c) {
+	if s.covered(c) {
 		return nil
 	}
 	if !t.NoExpand && c.docTokens <= s.req.MaxTokens/docShare && s.place(c, wholeDocument(text, c.docTokens), text, rank, terms) {
-		s.wholeDocs[c.docHash] = true
 		return nil
 	}
 	if !t.NoExpand && !c.decl.same(c.hit) && c.decl.tokens <= s.req.MaxTokens/declShare && s.place(c, c.decl, text, rank, terms) {
@@ -116,29 +116,12 @@ func (s *selector) consider(ctx context.Context, tx *sql.Tx, c candidate, rank i
 	return nil
 }
 
-// covered reports whether c lies inside an item already taken.
+// covered reports whether c's lines lie inside an item already taken from
+// its document or from a copy of it.
 func (s *selector) covered(c candidate) bool {
 	for i, it := range s.items {
-		if s.seqs[i] == c.docSeq && it.StartLine <= c.hit.startLine && c.hit.endLine <= it.EndLine {
-			return true
-		}
-	}
-	return false
-}
-
-// duplicate reports whether c lies in a copy of a document taken whole
-// or, with Tuning.SimHash, nearly repeats a chunk taken. The SimHash test
-// is off by default: on the godoc set it cost 0.03 nDCG@10 and 0.01-0.03
-// budget coverage, leaving out near-copies that were the answer.
-func (s *selector) duplicate(c candidate) bool {
-	if s.wholeDocs[c.docHash] {
-		return true
-	}
-	if !s.req.Tuning.SimHash {
-		return false
-	}
-	for _, h := range s.hashes {
-		if nearDuplicate(h, c.simhash) {
+		same := s.seqs[i] == c.docSeq || s.hashes[i] == c.docHash
+		if same && it.StartLine <= c.hit.startLine && c.hit.endLine <= it.EndLine {
 			return true
 		}
 	}
@@ -186,7 +169,7 @@ func (s *selector) add(c candidate, u chunkSpan, doc string, rank int, terms []s
 	}
 	s.items = append(s.items, it)
 	s.seqs = append(s.seqs, c.docSeq)
-	s.hashes = append(s.hashes, c.simhash)
+	s.hashes = append(s.hashes, c.docHash)
 	s.used += tokens
 	return true
 }
@@ -220,8 +203,8 @@ func (s *selector) join(c candidate, u chunkSpan, doc string, joined []int) bool
 		i := joined[k]
 		s.items = append(s.items[:i], s.items[i+1:]...)
 		s.seqs = append(s.seqs[:i], s.seqs[i+1:]...)
+		s.hashes = append(s.hashes[:i], s.hashes[i+1:]...)
 	}
-	s.hashes = append(s.hashes, c.simhash)
 	return true
 }
 

@@ -17,7 +17,7 @@ type Ablation struct {
 // AblationNames lists the ablations "all" selects, in table order.
 // "pool-N" with any N > 0 is accepted too.
 func AblationNames() []string {
-	return []string{"naive-packing", "simhash", "no-merge", "no-expand", "no-doc-score", "pool-50", "pool-300"}
+	return []string{"naive-packing", "no-merge", "no-expand", "no-doc-score", "pool-50", "pool-300"}
 }
 
 // ParseAblations parses a comma-separated list of ablation names, or
@@ -48,8 +48,6 @@ func parseAblation(name string) (Ablation, error) {
 	switch name {
 	case "naive-packing":
 		t.NaivePacking = true
-	case "simhash":
-		t.SimHash = true
 	case "no-merge":
 		t.NoMerge = true
 	case "no-expand":
