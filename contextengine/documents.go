@@ -12,7 +12,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -65,7 +65,7 @@ type prepared struct {
 	metadata string
 	hash     string
 	tokens   int
-	path     []string // analysed path terms
+	path     termBag // analysed path terms
 	chunks   []preparedChunk
 	err      error
 }
@@ -74,7 +74,7 @@ type preparedChunk struct {
 	Chunk
 	startByte int // Text is content[startByte : startByte+len(Text)]
 	tokens    int
-	terms     []string
+	terms     termBag
 	decl      chunkSpan // the declaration or section the chunk is part of
 }
 
@@ -92,7 +92,7 @@ func (t *Tenant) Add(ctx context.Context, doc NewDocument) (AddResult, error) {
 // not stop the others; the returned error is for failures of the whole
 // batch, in which case nothing is stored.
 func (t *Tenant) AddBatch(ctx context.Context, docs []NewDocument) ([]AddResult, error) {
-	preps := t.db.prepareAll(docs)
+	preps, ready := t.db.prepareStream(docs)
 	results := make([]AddResult, len(docs))
 	err := t.db.write(ctx, func(tx *sql.Tx, c *change) error {
 		w, err := newDocWriter(ctx, tx, t.db.eng.now(), c, t.limits, t.db.totals.Load())
@@ -101,6 +101,7 @@ func (t *Tenant) AddBatch(ctx context.Context, docs []NewDocument) ([]AddResult,
 		}
 		defer w.close()
 		for i := range preps {
+			<-ready[i]
 			if results[i], err = w.put(ctx, &preps[i]); err != nil {
 				return err
 			}
@@ -115,22 +116,33 @@ func (t *Tenant) AddBatch(ctx context.Context, docs []NewDocument) ([]AddResult,
 
 // prepareAll validates, chunks, counts and analyses documents on all cores.
 func (db *tenantDB) prepareAll(docs []NewDocument) []prepared {
-	preps := make([]prepared, len(docs))
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range min(workers(), len(docs)) {
-		wg.Go(func() {
-			for i := range next {
-				preps[i] = db.prepare(docs[i])
-			}
-		})
+	preps, ready := db.prepareStream(docs)
+	for _, r := range ready {
+		<-r
 	}
-	for i := range docs {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
 	return preps
+}
+
+// prepareStream prepares documents in order on all cores, in the
+// background: preps[i] may be read once ready[i] is closed. AddBatch
+// writes each document as soon as it is ready, so preparation overlaps
+// the write transaction.
+func (db *tenantDB) prepareStream(docs []NewDocument) ([]prepared, []chan struct{}) {
+	preps := make([]prepared, len(docs))
+	ready := make([]chan struct{}, len(docs))
+	for i := range ready {
+		ready[i] = make(chan struct{})
+	}
+	var next atomic.Int64
+	for range min(workers(), len(docs)) {
+		go func() {
+			for i := int(next.Add(1) - 1); i < len(docs); i = int(next.Add(1) - 1) {
+				preps[i] = db.prepare(docs[i])
+				close(ready[i])
+			}
+		}()
+	}
+	return preps, ready
 }
 
 func (db *tenantDB) prepare(doc NewDocument) prepared {
@@ -150,7 +162,7 @@ func (db *tenantDB) prepare(doc NewDocument) prepared {
 	p.metadata = string(meta)
 	sum := sha256.Sum256([]byte(doc.Content))
 	p.hash = hex.EncodeToString(sum[:])
-	p.path = terms(p.doc.Path)
+	p.path = bagOf(p.doc.Path)
 	p.chunks, p.tokens = prepareChunks(db.eng.tokens, p.doc.Path, doc.Language, doc.Content)
 	return p
 }
@@ -163,7 +175,7 @@ func prepareChunks(tokens TokenCounter, docPath, language, content string) ([]pr
 	total := 0
 	for _, c := range ChunkDocument(docPath, language, content) {
 		pc := preparedChunk{Chunk: c, startByte: starts[c.StartLine-1], tokens: tokens.Count(c.Text)}
-		pc.terms = terms(c.Text)
+		pc.terms = bagOf(c.Text)
 		total += pc.tokens
 		out = append(out, pc)
 	}
@@ -203,7 +215,7 @@ func insertChunk(ctx context.Context, stmt *sql.Stmt, seq int64, c *preparedChun
 	var id uint32
 	d := c.decl
 	err := stmt.QueryRowContext(ctx, seq, c.StartLine, c.EndLine, c.startByte, c.startByte+len(c.Text),
-		d.startLine, d.endLine, d.startByte, d.endByte, d.tokens, len(c.terms), c.tokens).Scan(&id)
+		d.startLine, d.endLine, d.startByte, d.endByte, d.tokens, c.terms.length, c.tokens).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("insert chunk: %w", err)
 	}
@@ -231,11 +243,28 @@ func (db *tenantDB) validate(doc *NewDocument) error {
 	return nil
 }
 
-// terms returns the analysed terms of text.
-func terms(text string) []string {
-	var out []string
-	analyze(text, func(term string) { out = append(out, term) })
-	return out
+// termBag is the distinct analysed terms of a text with their counts.
+type termBag struct {
+	terms  []string
+	counts []uint32
+	length int // terms in all
+}
+
+// bagOf analyses text into a termBag.
+func bagOf(text string) termBag {
+	var b termBag
+	at := make(map[string]int)
+	analyze(text, func(term string) {
+		b.length++
+		if i, ok := at[term]; ok {
+			b.counts[i]++
+			return
+		}
+		at[term] = len(b.terms)
+		b.terms = append(b.terms, term)
+		b.counts = append(b.counts, 1)
+	})
+	return b
 }
 
 // lineStarts returns the byte offset of each line of content.

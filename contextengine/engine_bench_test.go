@@ -129,7 +129,7 @@ func BenchmarkIngest(b *testing.B) {
 	b.Run("stage=analyze", func(b *testing.B) {
 		ingestStage(b, pieces, chunkTexts, func(texts []string) {
 			for _, s := range texts {
-				terms(s)
+				bagOf(s)
 			}
 		})
 	})

@@ -18,6 +18,8 @@ type index struct {
 	live      int         // live chunks
 	liveLen   int64       // terms in live chunks
 	liveDocs  int
+	maxChunk  uint32 // largest chunk id ever applied
+	maxDoc    uint32 // largest document seq ever applied
 	nextSeg   int64
 	scratches sync.Pool // of *scratch
 }
@@ -91,6 +93,7 @@ func (ix *index) apply(added []newChunk, deleted []uint32) {
 		ix.chunks = grow(ix.chunks, int(c.id))
 		ix.docs = grow(ix.docs, int(c.doc))
 		ix.chunks[c.id] = chunkMeta{doc: c.doc, length: c.length}
+		ix.maxChunk, ix.maxDoc = max(ix.maxChunk, c.id), max(ix.maxDoc, c.doc)
 		if ix.docs[c.doc].ws == 0 {
 			ix.liveDocs++
 		}
@@ -113,16 +116,14 @@ func grow[T any](s []T, i int) []T {
 	return out[:n]
 }
 
-// chunkAlive reports whether chunk id is live in the index.
-func (ix *index) chunkAlive(id uint32) bool {
-	ix.mu.RLock()
-	defer ix.mu.RUnlock()
+// liveChunk reports whether chunk id is live in the index. Callers hold
+// ix.mu or the tenant's write lock (only writers change the index).
+func (ix *index) liveChunk(id uint32) bool {
 	return int(id) < len(ix.chunks) && ix.chunks[id].doc != 0
 }
 
-// docAlive reports whether document seq is live in the index.
-func (ix *index) docAlive(seq uint32) bool {
-	ix.mu.RLock()
-	defer ix.mu.RUnlock()
+// liveDoc reports whether document seq is live in the index, under the
+// same locking as liveChunk.
+func (ix *index) liveDoc(seq uint32) bool {
 	return int(seq) < len(ix.docs) && ix.docs[seq].ws != 0
 }

@@ -18,9 +18,9 @@ type indexChange struct {
 }
 
 // addChunk indexes a stored chunk of document doc in workspace ws.
-func (c *indexChange) addChunk(id, doc, ws uint32, terms []string) {
-	c.seg.addTerms(terms, id, "")
-	c.added = append(c.added, newChunk{id: id, doc: doc, ws: ws, length: uint32(len(terms))})
+func (c *indexChange) addChunk(id, doc, ws uint32, terms termBag) {
+	c.seg.addBag(terms, id, "")
+	c.added = append(c.added, newChunk{id: id, doc: doc, ws: ws, length: uint32(terms.length)})
 	if c.docs == nil {
 		c.docs = make(map[uint32]bool)
 	}
@@ -28,8 +28,8 @@ func (c *indexChange) addChunk(id, doc, ws uint32, terms []string) {
 }
 
 // addPath indexes the path terms of a new document.
-func (c *indexChange) addPath(doc uint32, terms []string) {
-	c.seg.addTerms(terms, doc, pathTermPrefix)
+func (c *indexChange) addPath(doc uint32, terms termBag) {
+	c.seg.addBag(terms, doc, pathTermPrefix)
 }
 
 // deleteChunks removes the chunks ids returns from the index.
@@ -58,15 +58,17 @@ func (c *indexChange) flush(ctx context.Context, tx *sql.Tx, ix *index) error {
 	for _, id := range c.deleted {
 		dead[id] = true
 	}
-	fresh := make(map[uint32]bool, len(c.added))
-	for _, a := range c.added {
-		fresh[a.id] = true
+	// The tenant's write lock is held: nothing changes ix meanwhile. Ids
+	// only grow, so those past ix's are this change's.
+	docAlive := func(id uint32) bool { return ix.liveDoc(id) || id > ix.maxDoc || c.docs[id] }
+	chunkAlive := func(id uint32) bool {
+		return (ix.liveChunk(id) || id > ix.maxChunk) && (len(dead) == 0 || !dead[id])
 	}
-	alive := func(term string, id uint32) bool {
+	alive := func(term string) func(uint32) bool {
 		if strings.HasPrefix(term, pathTermPrefix) {
-			return c.docs[id] || ix.docAlive(id)
+			return docAlive
 		}
-		return !dead[id] && (fresh[id] || ix.chunkAlive(id))
+		return chunkAlive
 	}
 	if err := c.seg.flush(ctx, tx, ix.nextSeg, alive); err != nil {
 		return fmt.Errorf("index: %w", err)

@@ -73,20 +73,16 @@ func (b *segmentBuilder) add(term string, id, tf uint32) {
 	b.terms[term] = append(b.terms[term], posting{id, tf})
 }
 
-// addTerms adds one posting per distinct term of terms, with its count.
-func (b *segmentBuilder) addTerms(terms []string, id uint32, prefix string) {
-	counts := make(map[string]uint32, len(terms))
-	for _, t := range terms {
-		counts[t]++
-	}
-	for t, n := range counts {
-		b.add(prefix+t, id, n)
+// addBag adds one posting per term of bag, with its count.
+func (b *segmentBuilder) addBag(bag termBag, id uint32, prefix string) {
+	for i, t := range bag.terms {
+		b.add(prefix+t, id, bag.counts[i])
 	}
 }
 
 // flush writes the collected postings as a new level-0 segment and merges
 // full levels. seg is the segment's number, unique in the tenant.
-func (b *segmentBuilder) flush(ctx context.Context, tx *sql.Tx, seg int64, alive func(term string, id uint32) bool) error {
+func (b *segmentBuilder) flush(ctx context.Context, tx *sql.Tx, seg int64, alive aliveFunc) error {
 	if len(b.terms) == 0 {
 		return nil
 	}
@@ -117,7 +113,7 @@ func (b *segmentBuilder) flush(ctx context.Context, tx *sql.Tx, seg int64, alive
 
 // mergeLevels merges every level holding mergeFanout segments into one
 // segment a level up, numbered seg, cascading upwards.
-func mergeLevels(ctx context.Context, tx *sql.Tx, seg int64, alive func(term string, id uint32) bool) error {
+func mergeLevels(ctx context.Context, tx *sql.Tx, seg int64, alive aliveFunc) error {
 	for level := 0; ; level++ {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM segments WHERE level = ?`, level).Scan(&n); err != nil {
@@ -132,9 +128,12 @@ func mergeLevels(ctx context.Context, tx *sql.Tx, seg int64, alive func(term str
 	}
 }
 
+// aliveFunc returns, for a term, which of its postings are alive.
+type aliveFunc func(term string) func(id uint32) bool
+
 // mergeLevel rewrites the segments of level as one segment numbered seg at
 // level+1, keeping only postings alive reports.
-func mergeLevel(ctx context.Context, tx *sql.Tx, level int, seg int64, alive func(term string, id uint32) bool) error {
+func mergeLevel(ctx context.Context, tx *sql.Tx, level int, seg int64, alive aliveFunc) error {
 	rows, err := tx.QueryContext(ctx, `SELECT term, data FROM postings WHERE level = ? ORDER BY term, seg`, level)
 	if err != nil {
 		return err
@@ -173,8 +172,9 @@ func mergeLevel(ctx context.Context, tx *sql.Tx, level int, seg int64, alive fun
 			}
 			term, ps = t, ps[:0]
 		}
+		keep := alive(t)
 		if err := decodePostings(data, func(id, tf uint32) {
-			if alive(t, id) {
+			if keep(id) {
 				ps = append(ps, posting{id, tf})
 			}
 		}); err != nil {

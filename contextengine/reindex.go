@@ -69,7 +69,7 @@ func reindexDoc(ctx context.Context, tx *sql.Tx, ins *sql.Stmt, eng *engineConfi
 		}
 		c.addChunk(id, uint32(d.seq), uint32(d.ws), chunks[i].terms)
 	}
-	c.addPath(uint32(d.seq), terms(d.path))
+	c.addPath(uint32(d.seq), bagOf(d.path))
 	if _, err := tx.ExecContext(ctx, `UPDATE documents SET tokens = ?, chunks = ? WHERE seq = ?`, tokens, len(chunks), d.seq); err != nil {
 		return fmt.Errorf("reindex %s: %w", d.path, err)
 	}

@@ -406,7 +406,10 @@ func checkIndexRows(t *testing.T, tn *Tenant) {
 		if err := rows.Scan(&id); err != nil {
 			t.Fatal(err)
 		}
-		if !tn.db.index.chunkAlive(id) {
+		tn.db.index.mu.RLock()
+		live := tn.db.index.liveChunk(id)
+		tn.db.index.mu.RUnlock()
+		if !live {
 			t.Fatalf("chunk %d is stored but not live in the index", id)
 		}
 		chunks++
