@@ -1,6 +1,7 @@
 package contextengine
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/binary"
@@ -10,12 +11,14 @@ import (
 )
 
 // The inverted index lives in the tenant's own database, as an LSM of
-// segments: each write transaction adds one segment at level 0 holding,
-// for every term it indexed, one row of postings; once mergeFanout
-// segments share a level they are merged into one segment a level up,
-// dropping postings of chunks that no longer exist. A query reads at most
-// a few rows per term, so its cost follows the postings it scores, not
-// the size of the tenant.
+// segments: each write transaction adds one segment at level 0, and once
+// mergeFanout segments share a level they are merged into one segment a
+// level up, dropping postings of chunks that no longer exist. In a
+// segment, a term with many postings has a row of its own and the others
+// share a row with the terms of their hash bucket (see rows.go), so a
+// write stores a few rows per bucket rather than one per term. A query
+// reads a few rows per term, so its cost follows the postings it scores,
+// not the size of the tenant.
 const mergeFanout = 8
 
 // Postings of document paths are keyed by document, in the same table
@@ -89,26 +92,39 @@ func (b *segmentBuilder) flush(ctx context.Context, tx *sql.Tx, seg int64, alive
 	if _, err := tx.ExecContext(ctx, `INSERT INTO segments (seg, level) VALUES (?, 0)`, seg); err != nil {
 		return fmt.Errorf("add segment: %w", err)
 	}
-	ins, err := tx.PrepareContext(ctx, `INSERT INTO postings (level, term, seg, n, data) VALUES (?, ?, ?, ?, ?)`)
+	w, err := newRowWriter(ctx, tx, 0, seg)
 	if err != nil {
-		return fmt.Errorf("prepare postings insert: %w", err)
+		return err
 	}
-	defer ins.Close()
-	var buf []byte
-	keys := make([]string, 0, len(b.terms))
-	for term := range b.terms {
-		keys = append(keys, term)
-	}
-	slices.Sort(keys) // inserts in key order touch each B-tree page once
-	for _, term := range keys {
+	defer w.close()
+	for _, term := range sortedTerms(b.terms) {
 		ps := b.terms[term]
-		slices.SortFunc(ps, func(a, b posting) int { return int(a.id) - int(b.id) })
-		buf = appendPostings(buf[:0], ps)
-		if _, err := ins.ExecContext(ctx, 0, term, seg, len(ps), buf); err != nil {
-			return fmt.Errorf("insert postings: %w", err)
+		slices.SortFunc(ps, func(a, b posting) int { return cmp.Compare(a.id, b.id) })
+		if err := w.put(term, ps); err != nil {
+			return err
 		}
 	}
+	if err := w.finish(); err != nil {
+		return err
+	}
 	return mergeLevels(ctx, tx, seg, alive)
+}
+
+// sortedTerms returns the terms of m in row order: by bucket, then term.
+func sortedTerms(m map[string][]posting) []string {
+	type keyed struct{ bucket, term string }
+	keys := make([]keyed, 0, len(m))
+	for term := range m {
+		keys = append(keys, keyed{bucketKey(term), term})
+	}
+	slices.SortFunc(keys, func(a, b keyed) int {
+		return cmp.Or(cmp.Compare(a.bucket, b.bucket), cmp.Compare(a.term, b.term))
+	})
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = k.term
+	}
+	return out
 }
 
 // mergeLevels merges every level holding mergeFanout segments into one
@@ -132,59 +148,63 @@ func mergeLevels(ctx context.Context, tx *sql.Tx, seg int64, alive aliveFunc) er
 type aliveFunc func(term string) func(id uint32) bool
 
 // mergeLevel rewrites the segments of level as one segment numbered seg at
-// level+1, keeping only postings alive reports.
+// level+1, keeping only postings alive reports. Rows come in key order,
+// so one bucket at a time is held in memory.
 func mergeLevel(ctx context.Context, tx *sql.Tx, level int, seg int64, alive aliveFunc) error {
 	rows, err := tx.QueryContext(ctx, `SELECT term, data FROM postings WHERE level = ? ORDER BY term, seg`, level)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
-	ins, err := tx.PrepareContext(ctx, `INSERT INTO postings (level, term, seg, n, data) VALUES (?, ?, ?, ?, ?)`)
+	w, err := newRowWriter(ctx, tx, level+1, seg)
 	if err != nil {
 		return err
 	}
-	defer ins.Close()
-	var (
-		term string
-		ps   []posting
-		buf  []byte
-	)
-	write := func() error {
-		if len(ps) == 0 {
-			return nil
-		}
-		// Segments are read in seg order and ids only grow, but a merged
-		// segment may sit beside newer level-0 ones: sort to be sure.
-		slices.SortFunc(ps, func(a, b posting) int { return int(a.id) - int(b.id) })
-		buf = appendPostings(buf[:0], ps)
-		_, err := ins.ExecContext(ctx, level+1, term, seg, len(ps), buf)
-		return err
-	}
-	for rows.Next() {
-		var t string
-		var data []byte
-		if err := rows.Scan(&t, &data); err != nil {
-			return err
-		}
-		if t != term {
-			if err := write(); err != nil {
+	defer w.close()
+	bucket := ""
+	terms := make(map[string][]posting)
+	writeBucket := func() error {
+		for _, term := range sortedTerms(terms) {
+			ps := terms[term]
+			slices.SortFunc(ps, func(a, b posting) int { return cmp.Compare(a.id, b.id) })
+			if err := w.put(term, ps); err != nil {
 				return err
 			}
-			term, ps = t, ps[:0]
 		}
-		keep := alive(t)
-		if err := decodePostings(data, func(id, tf uint32) {
-			if keep(id) {
-				ps = append(ps, posting{id, tf})
+		clear(terms)
+		return nil
+	}
+	for rows.Next() {
+		var key string
+		var data []byte
+		if err := rows.Scan(&key, &data); err != nil {
+			return err
+		}
+		if b := keyBucket(key); b != bucket {
+			if err := writeBucket(); err != nil {
+				return err
 			}
-		}); err != nil {
+			bucket = b
+		}
+		err := eachTerm(key, data, func(term string, n int, data []byte) error {
+			keep := alive(term)
+			return decodePostings(data, func(id, tf uint32) {
+				if keep(id) {
+					terms[term] = append(terms[term], posting{id, tf})
+				}
+			})
+		})
+		if err != nil {
 			return err
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	if err := write(); err != nil {
+	if err := writeBucket(); err != nil {
+		return err
+	}
+	if err := w.finish(); err != nil {
 		return err
 	}
 	rows.Close()

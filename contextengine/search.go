@@ -25,8 +25,30 @@ const (
 // levels are the segment levels a term's postings may sit at.
 const levels = `(0, 1, 2, 3, 4, 5, 6, 7, 8, 9)`
 
-// postingsSQL reads the postings of the terms in a JSON array.
+// postingsSQL reads the rows of the keys in a JSON array.
 const postingsSQL = `SELECT term, data FROM postings WHERE level IN ` + levels + ` AND term IN (SELECT value FROM json_each(?))`
+
+// countsSQL reads the posting counts of the keys in a JSON array: own
+// rows' from n, without their postings, and bucket rows whole.
+const countsSQL = `SELECT term, n, iif(instr(term, char(1)) > 0, NULL, data) FROM postings
+	WHERE level IN ` + levels + ` AND term IN (SELECT value FROM json_each(?))`
+
+// rowKeys returns the keys of the rows that may hold terms, as a JSON
+// array.
+func rowKeys(terms []string) string {
+	seen := make(map[string]bool, 2*len(terms))
+	keys := make([]string, 0, 2*len(terms))
+	for _, t := range terms {
+		for _, k := range []string{bucketKey(t), ownKey(t)} {
+			if !seen[k] {
+				seen[k] = true
+				keys = append(keys, k)
+			}
+		}
+	}
+	list, _ := json.Marshal(keys) // strings always marshal
+	return string(list)
+}
 
 // chunksSQL reads what selection needs of the chunks in a JSON array.
 const chunksSQL = `SELECT c.id, c.doc_seq, c.start_line, c.end_line, c.start_byte, c.end_byte, c.tokens,
@@ -164,22 +186,27 @@ func (db *tenantDB) postings(ctx context.Context, tx *sql.Tx, terms []string) ([
 		byTerm[t] = &out[i]
 		keys = append(keys, t, pathTermPrefix+t)
 	}
-	list, _ := json.Marshal(keys) // strings always marshal
-	rows, err := tx.StmtContext(ctx, db.search).QueryContext(ctx, string(list))
+	rows, err := tx.StmtContext(ctx, db.search).QueryContext(ctx, rowKeys(keys))
 	if err != nil {
 		return nil, fmt.Errorf("search: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var term string
+		var key string
 		var data []byte
-		if err := rows.Scan(&term, &data); err != nil {
+		if err := rows.Scan(&key, &data); err != nil {
 			return nil, fmt.Errorf("search: %w", err)
 		}
-		if t, ok := strings.CutPrefix(term, pathTermPrefix); ok {
-			byTerm[t].paths = append(byTerm[t].paths, data)
-		} else {
-			byTerm[term].chunks = append(byTerm[term].chunks, data)
+		err := eachTerm(key, data, func(term string, _ int, postings []byte) error {
+			if t, ok := strings.CutPrefix(term, pathTermPrefix); ok && byTerm[t] != nil {
+				byTerm[t].paths = append(byTerm[t].paths, postings)
+			} else if byTerm[term] != nil {
+				byTerm[term].chunks = append(byTerm[term].chunks, postings)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("search: %w", err)
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -253,7 +280,7 @@ func contents(ctx context.Context, tx *sql.Tx, seqs []int64) (map[int64]string, 
 // chunks and over costlyPostings (their postings cost most and weigh
 // least), then keeps the
 // maxQueryTerms rarest, in query order.
-func (db *tenantDB) selectiveTerms(ctx context.Context, q querier, terms []string) ([]string, error) {
+func (db *tenantDB) selectiveTerms(ctx context.Context, q rowsQuerier, terms []string) ([]string, error) {
 	if len(terms) == 0 {
 		return nil, nil
 	}

@@ -2,7 +2,9 @@ package contextengine
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 )
@@ -34,7 +36,7 @@ func newTermStats(max int) *termStats {
 
 // frequencies returns the chunk count and the document frequency of each
 // term, reading what the cache lacks from the index.
-func (db *tenantDB) frequencies(ctx context.Context, q querier, terms []string) (int64, map[string]int64, error) {
+func (db *tenantDB) frequencies(ctx context.Context, q rowsQuerier, terms []string) (int64, map[string]int64, error) {
 	ts := db.stats
 	out := make(map[string]int64, len(terms))
 	ts.mu.Lock()
@@ -56,12 +58,8 @@ func (db *tenantDB) frequencies(ctx context.Context, q querier, terms []string) 
 		chunks = int64(db.index.live)
 		db.index.mu.RUnlock()
 	}
-	for _, t := range missing {
-		var n int64
-		if err := q.QueryRowContext(ctx, `SELECT coalesce(sum(n), 0) FROM postings WHERE level IN `+levels+` AND term = ?`, t).Scan(&n); err != nil {
-			return 0, nil, fmt.Errorf("term statistics: %w", err)
-		}
-		out[t] = n
+	if err := postingCounts(ctx, q, missing, out); err != nil {
+		return 0, nil, err
 	}
 
 	ts.mu.Lock()
@@ -74,6 +72,53 @@ func (db *tenantDB) frequencies(ctx context.Context, q querier, terms []string) 
 		ts.remember(t, out[t])
 	}
 	return chunks, out, nil
+}
+
+// rowsQuerier runs queries: a *sql.DB or *sql.Tx.
+type rowsQuerier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// postingCounts adds to counts the postings of each of terms, dead ones
+// included until a merge drops them.
+func postingCounts(ctx context.Context, q rowsQuerier, terms []string, counts map[string]int64) error {
+	if len(terms) == 0 {
+		return nil
+	}
+	want := make(map[string]bool, len(terms))
+	for _, t := range terms {
+		want[t] = true
+		counts[t] += 0
+	}
+	rows, err := q.QueryContext(ctx, countsSQL, rowKeys(terms))
+	if err != nil {
+		return fmt.Errorf("term statistics: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var key string
+		var n int64
+		var data []byte
+		if err := rows.Scan(&key, &n, &data); err != nil {
+			return fmt.Errorf("term statistics: %w", err)
+		}
+		if _, term, own := strings.Cut(key, ownRowMark); own {
+			if want[term] {
+				counts[term] += n
+			}
+			continue
+		}
+		err := eachTerm(key, data, func(term string, n int, _ []byte) error {
+			if want[term] {
+				counts[term] += int64(n)
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("term statistics: %w", err)
+		}
+	}
+	return rows.Err()
 }
 
 // remember caches the document frequency n of term t; callers hold ts.mu.
