@@ -186,7 +186,8 @@ func mergeLevel(ctx context.Context, tx *sql.Tx, level int, seg int64, alive ali
 			}
 			bucket = b
 		}
-		err := eachTerm(key, data, func(term string, n int, data []byte) error {
+		err := eachTerm(key, data, func(b []byte, _ int, data []byte) error {
+			term := string(b)
 			keep := alive(term)
 			return decodePostings(data, func(id, tf uint32) {
 				if keep(id) {

@@ -15,7 +15,8 @@ func TestBucketRowsRoundTrip(t *testing.T) {
 	}
 	got := map[string][]posting{}
 	counts := map[string]int{}
-	err := eachTerm("0ab", row, func(term string, n int, ps []byte) error {
+	err := eachTerm("0ab", row, func(b []byte, n int, ps []byte) error {
+		term := string(b)
 		counts[term] = n
 		return decodePostings(ps, func(id, tf uint32) { got[term] = append(got[term], posting{id, tf}) })
 	})
@@ -27,8 +28,8 @@ func TestBucketRowsRoundTrip(t *testing.T) {
 			t.Errorf("%s: got %v (count %d), want %v", term, got[term], counts[term], want)
 		}
 	}
-	err = eachTerm(ownKey("gamma"), appendPostings(nil, []posting{{2, 1}}), func(term string, n int, ps []byte) error {
-		if term != "gamma" || n != -1 {
+	err = eachTerm(ownKey("gamma"), appendPostings(nil, []posting{{2, 1}}), func(term []byte, n int, ps []byte) error {
+		if string(term) != "gamma" || n != -1 {
 			t.Errorf("own row = %q, %d", term, n)
 		}
 		return nil
@@ -36,7 +37,7 @@ func TestBucketRowsRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := eachTerm("0ab", []byte{0x7f, 'x'}, func(string, int, []byte) error { return nil }); err == nil {
+	if err := eachTerm("0ab", []byte{0x7f, 'x'}, func([]byte, int, []byte) error { return nil }); err == nil {
 		t.Error("corrupt bucket row accepted")
 	}
 	if keyBucket(ownKey("gamma")) != bucketKey("gamma") || ownKey("gamma") <= bucketKey("gamma") {

@@ -40,15 +40,16 @@ func keyBucket(key string) string {
 	return b
 }
 
-// eachTerm calls fn with each term a row holds, its posting count and its
-// encoded postings.
-func eachTerm(key string, data []byte, fn func(term string, n int, postings []byte) error) error {
+// eachTerm calls fn with each term a row holds (valid during the call),
+// its posting count (-1 in an own row: see the n column) and its encoded
+// postings.
+func eachTerm(key string, data []byte, fn func(term []byte, n int, postings []byte) error) error {
 	if _, term, own := strings.Cut(key, ownRowMark); own {
-		return fn(term, -1, data)
+		return fn([]byte(term), -1, data)
 	}
 	for len(data) > 0 {
 		var fields [3]uint64
-		var term string
+		var term []byte
 		for i := range fields {
 			v, n := binary.Uvarint(data)
 			if n <= 0 || (i != 1 && v > uint64(len(data)-n)) {
@@ -57,7 +58,7 @@ func eachTerm(key string, data []byte, fn func(term string, n int, postings []by
 			data = data[n:]
 			fields[i] = v
 			if i == 0 {
-				term, data = string(data[:v]), data[v:]
+				term, data = data[:v], data[v:]
 			}
 		}
 		postings := data[:fields[2]]

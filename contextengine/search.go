@@ -1,6 +1,7 @@
 package contextengine
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"database/sql"
@@ -197,11 +198,11 @@ func (db *tenantDB) postings(ctx context.Context, tx *sql.Tx, terms []string) ([
 		if err := rows.Scan(&key, &data); err != nil {
 			return nil, fmt.Errorf("search: %w", err)
 		}
-		err := eachTerm(key, data, func(term string, _ int, postings []byte) error {
-			if t, ok := strings.CutPrefix(term, pathTermPrefix); ok && byTerm[t] != nil {
-				byTerm[t].paths = append(byTerm[t].paths, postings)
-			} else if byTerm[term] != nil {
-				byTerm[term].chunks = append(byTerm[term].chunks, postings)
+		err := eachTerm(key, data, func(term []byte, _ int, postings []byte) error {
+			if t, ok := bytes.CutPrefix(term, []byte(pathTermPrefix)); ok && byTerm[string(t)] != nil {
+				byTerm[string(t)].paths = append(byTerm[string(t)].paths, postings)
+			} else if byTerm[string(term)] != nil {
+				byTerm[string(term)].chunks = append(byTerm[string(term)].chunks, postings)
 			}
 			return nil
 		})

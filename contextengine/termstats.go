@@ -108,9 +108,9 @@ func postingCounts(ctx context.Context, q rowsQuerier, terms []string, counts ma
 			}
 			continue
 		}
-		err := eachTerm(key, data, func(term string, n int, _ []byte) error {
-			if want[term] {
-				counts[term] += int64(n)
+		err := eachTerm(key, data, func(term []byte, n int, _ []byte) error {
+			if want[string(term)] {
+				counts[string(term)] += int64(n)
 			}
 			return nil
 		})
