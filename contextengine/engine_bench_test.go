@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -199,20 +201,73 @@ func writePrepared(b *testing.B, tn *Tenant, preps []prepared) {
 
 // BenchmarkAssemble assembles 4000-token contexts for distinct realistic
 // queries, bypassing the result cache. The 100k tenant is built only when
-// CONTEXTLITE_BENCH_LARGE=1.
+// CONTEXTLITE_BENCH_LARGE=1; the 1M tenant only when
+// CONTEXTLITE_BENCH_1M_DIR names a directory, where it is kept for later
+// runs.
 func BenchmarkAssemble(b *testing.B) {
-	b.Run("docs=10k", func(b *testing.B) { benchAssemble(b, 10_000) })
+	b.Run("docs=10k", func(b *testing.B) { benchAssemble(b, openBenchTenant(b, 10_000)) })
 	b.Run("docs=100k", func(b *testing.B) {
 		if testing.Short() || os.Getenv("CONTEXTLITE_BENCH_LARGE") != "1" {
 			b.Skip("set CONTEXTLITE_BENCH_LARGE=1 to build and query a 100k-document tenant")
 		}
-		benchAssemble(b, 100_000)
+		benchAssemble(b, openBenchTenant(b, 100_000))
+	})
+	b.Run("docs=1M", func(b *testing.B) {
+		dir := os.Getenv("CONTEXTLITE_BENCH_1M_DIR")
+		if testing.Short() || dir == "" {
+			b.Skip("set CONTEXTLITE_BENCH_1M_DIR to a directory to build (once) and query a 1M-document tenant there")
+		}
+		benchAssemble(b, openKeptTenant(b, dir, 1_000_000))
 	})
 }
 
-func benchAssemble(b *testing.B, docs int) {
+// openKeptTenant opens a tenant of docs corpus documents kept in dir,
+// building it the first time (a marker file records a finished build).
+func openKeptTenant(b *testing.B, dir string, docs int) *Tenant {
+	m, err := NewManager(Options{DataDir: dir})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { m.Close() })
+	ctx := context.Background()
+	id := fmt.Sprintf("docs%d", docs)
+	marker := filepath.Join(dir, id+".built")
+	if _, err := os.Stat(marker); err != nil {
+		if m.Exists(id) {
+			if err := m.Delete(ctx, id); err != nil {
+				b.Fatal(err)
+			}
+		}
+		start := time.Now()
+		buildCorpusTenant(b, m, id, srcPieces(b), docs)
+		elapsed := time.Since(start)
+		if err := os.WriteFile(marker, []byte(elapsed.String()+"\n"), 0o644); err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("built tenant %s in %v, %.0f docs/s", id, elapsed.Round(time.Second), float64(docs)/elapsed.Seconds())
+	}
+	tn, err := m.Open(ctx, id)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { tn.Close() })
+	b.Logf("tenant %s: %s", id, tenantFileSizes(b, tenantPath(m.eng.dataDir, id)))
+	return tn
+}
+
+// tenantFileSizes describes the sizes of a tenant database and its WAL.
+func tenantFileSizes(b *testing.B, file string) string {
+	var out []string
+	for _, f := range []string{file, file + "-wal"} {
+		if st, err := os.Stat(f); err == nil {
+			out = append(out, fmt.Sprintf("%s %.1f MB", filepath.Base(f), float64(st.Size())/1e6))
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+func benchAssemble(b *testing.B, tn *Tenant) {
 	queries := benchQueries(b)
-	tn := openBenchTenant(b, docs)
 	ctx := context.Background()
 	var total, search durations
 	tokens, items := 0, 0
