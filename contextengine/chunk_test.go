@@ -33,30 +33,44 @@ func TestChunkDocumentCoversLinesExactly(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			chunks := ChunkDocument(tt.path, tt.lang, tt.content)
-			if len(chunks) == 0 {
-				t.Fatal("no chunks")
-			}
-			lines := strings.Split(tt.content, "\n")
-			next := 1
-			for i, c := range chunks {
-				if c.StartLine < next || c.EndLine < c.StartLine {
-					t.Fatalf("chunk %d spans %d-%d after line %d", i, c.StartLine, c.EndLine, next-1)
-				}
-				for _, l := range lines[next-1 : c.StartLine-1] {
-					if strings.TrimSpace(l) != "" {
-						t.Fatalf("chunk %d skips non-blank line %q", i, l)
-					}
-				}
-				if want := strings.Join(lines[c.StartLine-1:c.EndLine], "\n"); c.Text != want {
-					t.Fatalf("chunk %d text differs from lines %d-%d", i, c.StartLine, c.EndLine)
-				}
-				if len(c.Text) > chunkMax && c.StartLine != c.EndLine {
-					t.Fatalf("chunk %d is %d bytes over %d lines", i, len(c.Text), c.EndLine-c.StartLine+1)
-				}
-				next = c.EndLine + 1
-			}
+			checkCoverage(t, tt.content, ChunkDocument(tt.path, tt.lang, tt.content))
 		})
+	}
+}
+
+// checkCoverage fails unless chunks are in order, skip only blank lines,
+// hold exactly their lines and stay within chunkMax unless one line long.
+func checkCoverage(t *testing.T, content string, chunks []Chunk) {
+	t.Helper()
+	if strings.TrimSpace(content) != "" && len(chunks) == 0 {
+		t.Fatal("no chunks")
+	}
+	lines := strings.Split(content, "\n")
+	next := 1
+	for i, c := range chunks {
+		if c.StartLine < next || c.EndLine < c.StartLine || c.EndLine > len(lines) {
+			t.Fatalf("chunk %d spans %d-%d after line %d", i, c.StartLine, c.EndLine, next-1)
+		}
+		for _, l := range lines[next-1 : c.StartLine-1] {
+			if strings.TrimSpace(l) != "" {
+				t.Fatalf("chunk %d skips non-blank line %q", i, l)
+			}
+		}
+		if want := strings.Join(lines[c.StartLine-1:c.EndLine], "\n"); c.Text != want {
+			t.Fatalf("chunk %d text differs from lines %d-%d", i, c.StartLine, c.EndLine)
+		}
+		if len(c.Text) > chunkMax && c.StartLine != c.EndLine {
+			t.Fatalf("chunk %d is %d bytes over %d lines", i, len(c.Text), c.EndLine-c.StartLine+1)
+		}
+		if strings.TrimSpace(c.Text) == "" {
+			t.Fatalf("chunk %d is blank", i)
+		}
+		next = c.EndLine + 1
+	}
+	for _, l := range lines[next-1:] {
+		if strings.TrimSpace(l) != "" {
+			t.Fatalf("line %q after the last chunk", l)
+		}
 	}
 }
 
