@@ -111,3 +111,14 @@ func (db *tenantDB) close() error {
 	}
 	return rerr
 }
+
+// Checkpoint copies the tenant's write-ahead log into its database file
+// and truncates the log, so the file alone holds everything.
+func (t *Tenant) Checkpoint(ctx context.Context) error {
+	t.db.wmu.Lock()
+	defer t.db.wmu.Unlock()
+	if _, err := t.db.w.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+		return fmt.Errorf("tenant %s: checkpoint: %w", t.db.id, err)
+	}
+	return nil
+}

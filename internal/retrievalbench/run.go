@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime/pprof"
 	"slices"
 	"time"
@@ -40,6 +41,8 @@ type Report struct {
 	Docs, Queries int
 	Windows       int
 	Ingest        time.Duration // the engine's
+	DiskBytes     int64         // the engine tenant's files after a checkpoint
+	RawBytes      int64         // the corpus's text
 	WindowBuild   time.Duration // splitting and counting the shared windows
 	FTS5Ingest    time.Duration
 	BleveIngest   time.Duration
@@ -83,6 +86,12 @@ func Run(ctx context.Context, set *Set, opts Options) (*Report, error) {
 	}
 	rep.Ingest = time.Since(start)
 	fmt.Fprintf(progress, "engine: %d documents ingested in %.1fs\n", rep.Docs, rep.Ingest.Seconds())
+	if rep.DiskBytes, err = tenantBytes(ctx, tn, opts.Dir); err != nil {
+		return nil, err
+	}
+	for _, d := range set.Docs {
+		rep.RawBytes += int64(len(d.Text))
+	}
 
 	start = time.Now()
 	windows := buildWindows(set.Docs, opts.Tokens)
@@ -135,6 +144,22 @@ func Run(ctx context.Context, set *Set, opts Options) (*Report, error) {
 		fmt.Fprintf(progress, "%s: scored in %.1fs\n", r.name, time.Since(start).Seconds())
 	}
 	return rep, nil
+}
+
+// tenantBytes checkpoints the tenant and returns the size of its files
+// (database and write-ahead log) under dir.
+func tenantBytes(ctx context.Context, tn *contextengine.Tenant, dir string) (int64, error) {
+	if err := tn.Checkpoint(ctx); err != nil {
+		return 0, err
+	}
+	file := filepath.Join(dir, "tenants", tn.ID(), "context.db")
+	var n int64
+	for _, f := range []string{file, file + "-wal"} {
+		if st, err := os.Stat(f); err == nil {
+			n += st.Size()
+		}
+	}
+	return n, nil
 }
 
 // startProfile starts a CPU profile into file, if one is named.

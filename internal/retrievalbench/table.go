@@ -10,6 +10,8 @@ import (
 // each engine row's budget coverage relative to the best baseline.
 func (r *Report) Print(w io.Writer) {
 	fmt.Fprintf(w, "## %s: %d documents, %d queries\n\n", r.Set, r.Docs, r.Queries)
+	fmt.Fprintf(w, "Engine tenant files %.1f MB for %.1f MB of text (%.2f×).\n", float64(r.DiskBytes)/1e6, float64(r.RawBytes)/1e6,
+		float64(r.DiskBytes)/float64(max(r.RawBytes, 1)))
 	fmt.Fprintf(w, "Engine ingest %.1fs (%.0f docs/s). Baselines: %d windows built in %.1fs; FTS5 ingest %.1fs; Bleve ingest %.1fs.\n\n",
 		r.Ingest.Seconds(), float64(r.Docs)/r.Ingest.Seconds(), r.Windows, r.WindowBuild.Seconds(), r.FTS5Ingest.Seconds(), r.BleveIngest.Seconds())
 	fmt.Fprintln(w, "| system | nDCG@10 | Recall@10 | MRR@10 | BC@1k | BC@4k | BC@16k | fill@1k | fill@4k | fill@16k | violations | p50 @4k | p95 @4k |")
