@@ -204,21 +204,40 @@ func setDeclarations(chunks []preparedChunk) {
 	}
 }
 
-// insertChunkSQL stores a chunk; insertChunk runs it.
-const insertChunkSQL = `INSERT INTO chunks (doc_seq, start_line, end_line, start_byte, end_byte,
-	decl_start, decl_end, decl_start_byte, decl_end_byte, decl_tokens, length, tokens)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
+// chunkInserter stores chunks in a write transaction, numbering them
+// itself from the table's sequence: ids are never reused, and a plain
+// insert costs less than one returning its id.
+type chunkInserter struct {
+	stmt *sql.Stmt
+	next uint32
+}
 
-// insertChunk stores chunk c of document seq with insertChunkSQL and
-// returns its id.
-func insertChunk(ctx context.Context, stmt *sql.Stmt, seq int64, c *preparedChunk) (uint32, error) {
-	var id uint32
-	d := c.decl
-	err := stmt.QueryRowContext(ctx, seq, c.StartLine, c.EndLine, c.startByte, c.startByte+len(c.Text),
-		d.startLine, d.endLine, d.startByte, d.endByte, d.tokens, c.terms.length, c.tokens).Scan(&id)
+func newChunkInserter(ctx context.Context, tx *sql.Tx) (*chunkInserter, error) {
+	ci := &chunkInserter{}
+	err := tx.QueryRowContext(ctx, `SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'chunks'), 0) + 1`).Scan(&ci.next)
+	if err != nil {
+		return nil, fmt.Errorf("chunk ids: %w", err)
+	}
+	ci.stmt, err = tx.PrepareContext(ctx, `INSERT INTO chunks (id, doc_seq, start_line, end_line, start_byte, end_byte,
+		decl_start, decl_end, decl_start_byte, decl_end_byte, decl_tokens, length, tokens)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return nil, fmt.Errorf("prepare chunk insert: %w", err)
+	}
+	return ci, nil
+}
+
+func (ci *chunkInserter) close() { ci.stmt.Close() }
+
+// insert stores chunk c of document seq and returns its id.
+func (ci *chunkInserter) insert(ctx context.Context, seq int64, c *preparedChunk) (uint32, error) {
+	id, d := ci.next, c.decl
+	_, err := ci.stmt.ExecContext(ctx, id, seq, c.StartLine, c.EndLine, c.startByte, c.startByte+len(c.Text),
+		d.startLine, d.endLine, d.startByte, d.endByte, d.tokens, c.terms.length, c.tokens)
 	if err != nil {
 		return 0, fmt.Errorf("insert chunk: %w", err)
 	}
+	ci.next++
 	return id, nil
 }
 
@@ -327,21 +346,20 @@ type docWriter struct {
 	limits     Limits
 	base       *Totals // before the transaction
 	workspaces map[string]int64
-	insChunk   *sql.Stmt
+	chunks     *chunkInserter
 }
 
 func newDocWriter(ctx context.Context, tx *sql.Tx, now time.Time, c *change, limits Limits, base *Totals) (*docWriter, error) {
 	w := &docWriter{tx: tx, now: now.UnixNano(), change: c, limits: limits, base: base, workspaces: make(map[string]int64)}
 	var err error
-	w.insChunk, err = tx.PrepareContext(ctx, insertChunkSQL)
-	if err != nil {
-		return nil, fmt.Errorf("prepare chunk insert: %w", err)
+	if w.chunks, err = newChunkInserter(ctx, tx); err != nil {
+		return nil, err
 	}
 	return w, nil
 }
 
 func (w *docWriter) close() {
-	w.insChunk.Close()
+	w.chunks.close()
 }
 
 // put stores one prepared document. Problems with the document itself go
@@ -431,7 +449,7 @@ func (w *docWriter) insert(ctx context.Context, p *prepared, wsID int64) (AddRes
 
 func (w *docWriter) insertChunks(ctx context.Context, p *prepared, seq, wsID int64) error {
 	for i := range p.chunks {
-		id, err := insertChunk(ctx, w.insChunk, seq, &p.chunks[i])
+		id, err := w.chunks.insert(ctx, seq, &p.chunks[i])
 		if err != nil {
 			return err
 		}

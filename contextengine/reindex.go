@@ -12,11 +12,11 @@ const reindexBatch = 1000
 // reindex rebuilds every document's chunks and postings, inside the
 // migration's transaction.
 func reindex(ctx context.Context, tx *sql.Tx, eng *engineConfig) error {
-	ins, err := tx.PrepareContext(ctx, insertChunkSQL)
+	ins, err := newChunkInserter(ctx, tx)
 	if err != nil {
 		return fmt.Errorf("reindex: %w", err)
 	}
-	defer ins.Close()
+	defer ins.close()
 	ix := &index{nextSeg: 1}
 	for after := int64(0); ; {
 		docs, err := reindexDocs(ctx, tx, after)
@@ -60,10 +60,10 @@ func reindexDocs(ctx context.Context, tx *sql.Tx, after int64) ([]storedDoc, err
 	return docs, rows.Err()
 }
 
-func reindexDoc(ctx context.Context, tx *sql.Tx, ins *sql.Stmt, eng *engineConfig, d storedDoc, c *indexChange) error {
+func reindexDoc(ctx context.Context, tx *sql.Tx, ins *chunkInserter, eng *engineConfig, d storedDoc, c *indexChange) error {
 	chunks, tokens := prepareChunks(eng.tokens, d.path, d.language, d.content)
 	for i := range chunks {
-		id, err := insertChunk(ctx, ins, d.seq, &chunks[i])
+		id, err := ins.insert(ctx, d.seq, &chunks[i])
 		if err != nil {
 			return fmt.Errorf("reindex %s: %w", d.path, err)
 		}
