@@ -1,7 +1,7 @@
 package contextengine
 
 import (
-	"strings"
+	"bytes"
 	"unicode"
 	"unicode/utf8"
 )
@@ -9,12 +9,13 @@ import (
 // maxTermLen bounds indexed terms; longer words are noise (hashes, blobs).
 const maxTermLen = 64
 
-// analyze calls emit for each search term of text, in order. Words are runs
-// of letters, digits and '_'. A word is lower-cased and kept whole, and
-// compound identifiers also yield their parts: NewReader gives newreader,
-// new, reader; max_tokens gives max_tokens, max, tokens. Index and query
-// text go through the same function so both sides agree.
-func analyze(text string, emit func(term string)) {
+// analyze calls emit for each search term of text, in order; the term is
+// valid only during the call. Words are runs of letters, digits and '_'.
+// A word is lower-cased and kept whole, and compound identifiers also
+// yield their parts: NewReader gives newreader, new, reader; max_tokens
+// gives max_tokens, max, tokens. Index and query text go through the same
+// function so both sides agree.
+func analyze(text string, emit func(term []byte)) {
 	var buf []byte
 	for i := 0; i < len(text); {
 		r, size := utf8.DecodeRuneInString(text[i:])
@@ -41,15 +42,15 @@ func isWordRune(r rune) bool {
 }
 
 // analyzeWord emits the whole word and, for compound identifiers, its parts.
-func analyzeWord(word string, buf []byte, emit func(string)) []byte {
+func analyzeWord(word string, buf []byte, emit func([]byte)) []byte {
 	if len(word) > maxTermLen {
 		return buf
 	}
-	whole := strings.ToLower(word)
-	if len(strings.Trim(whole, "_")) < 2 {
+	buf = appendLower(buf[:0], word)
+	if len(bytes.Trim(buf, "_")) < 2 {
 		return buf
 	}
-	emit(whole)
+	emit(buf)
 	parts := 0
 	splitIdentifier(word, func(part string) { parts++ })
 	if parts < 2 {
@@ -60,7 +61,7 @@ func analyzeWord(word string, buf []byte, emit func(string)) []byte {
 			return
 		}
 		buf = appendLower(buf[:0], part)
-		emit(string(buf))
+		emit(buf)
 	})
 	return buf
 }
@@ -108,59 +109,33 @@ func boundary(prev, r rune, rest string) bool {
 	return false
 }
 
+// appendLower appends s lower-cased, as strings.ToLower would.
 func appendLower(dst []byte, s string) []byte {
-	for _, r := range s {
-		dst = utf8.AppendRune(dst, unicode.ToLower(r))
+	for i, r := range s {
+		switch {
+		case r >= utf8.RuneSelf:
+			for _, r := range s[i:] {
+				dst = utf8.AppendRune(dst, unicode.ToLower(r))
+			}
+			return dst
+		case 'A' <= r && r <= 'Z':
+			dst = append(dst, byte(r)+'a'-'A')
+		default:
+			dst = append(dst, byte(r))
+		}
 	}
 	return dst
-}
-
-// analyzedText returns the terms of text joined by spaces, as indexed.
-func analyzedText(text string) string {
-	var b strings.Builder
-	b.Grow(len(text))
-	analyze(text, func(term string) {
-		if b.Len() > 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteString(term)
-	})
-	return b.String()
 }
 
 // queryTerms returns the distinct terms of a query in first-seen order.
 func queryTerms(query string) []string {
 	seen := make(map[string]bool)
 	var terms []string
-	analyze(query, func(term string) {
-		if !seen[term] {
-			seen[term] = true
-			terms = append(terms, term)
+	analyze(query, func(term []byte) {
+		if !seen[string(term)] {
+			seen[string(term)] = true
+			terms = append(terms, string(term))
 		}
 	})
 	return terms
-}
-
-// matchExpression builds an FTS5 MATCH expression from analyzed terms. Terms
-// contain only letters, digits and '_', and are quoted anyway, so no user
-// text can change the expression's syntax. A positive workspace id limits
-// matches to that workspace's column value.
-func matchExpression(terms []string, workspaceID int64) string {
-	var b strings.Builder
-	b.WriteString("{path body} : (")
-	for i, t := range terms {
-		if i > 0 {
-			b.WriteString(" OR ")
-		}
-		b.WriteByte('"')
-		b.WriteString(strings.ReplaceAll(t, `"`, `""`))
-		b.WriteByte('"')
-	}
-	b.WriteByte(')')
-	if workspaceID > 0 {
-		b.WriteString(` AND ws : "`)
-		b.WriteString(workspaceTerm(workspaceID))
-		b.WriteByte('"')
-	}
-	return b.String()
 }

@@ -37,13 +37,14 @@ func TestQueryTermsDistinct(t *testing.T) {
 	}
 }
 
-func TestMatchExpressionQuotesTerms(t *testing.T) {
-	got := matchExpression([]string{"new", "reader"}, 3)
-	want := `{path body} : ("new" OR "reader") AND ws : "w3"`
-	if got != want {
-		t.Fatalf("matchExpression = %q, want %q", got, want)
-	}
-	if strings.Contains(matchExpression([]string{"x"}, 0), "ws") {
-		t.Fatal("unscoped expression names the workspace column")
-	}
+// analyzedText returns the terms of text joined by spaces, as indexed.
+func analyzedText(text string) string {
+	var b strings.Builder
+	analyze(text, func(term []byte) {
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		b.Write(term)
+	})
+	return b.String()
 }

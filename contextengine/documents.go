@@ -273,14 +273,15 @@ type termBag struct {
 func bagOf(text string) termBag {
 	var b termBag
 	at := make(map[string]int)
-	analyze(text, func(term string) {
+	analyze(text, func(term []byte) {
 		b.length++
-		if i, ok := at[term]; ok {
+		if i, ok := at[string(term)]; ok {
 			b.counts[i]++
 			return
 		}
-		at[term] = len(b.terms)
-		b.terms = append(b.terms, term)
+		t := string(term)
+		at[t] = len(b.terms)
+		b.terms = append(b.terms, t)
 		b.counts = append(b.counts, 1)
 	})
 	return b

@@ -308,10 +308,10 @@ func matchedTerms(text string, terms []string) []string {
 		want[t] = true
 	}
 	var found []string
-	analyze(text, func(term string) {
-		if want[term] {
-			found = append(found, term)
-			delete(want, term)
+	analyze(text, func(term []byte) {
+		if want[string(term)] {
+			found = append(found, string(term))
+			delete(want, string(term))
 		}
 	})
 	return found

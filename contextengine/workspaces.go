@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 )
 
@@ -28,9 +27,6 @@ type Stats struct {
 	Tokens       int64       `json:"tokens"`
 	Workspaces   []Workspace `json:"workspaces"`
 }
-
-// workspaceTerm is the indexed value that scopes chunks to a workspace.
-func workspaceTerm(id int64) string { return "w" + strconv.FormatInt(id, 10) }
 
 type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
