@@ -1,3 +1,5 @@
+//go:build unix
+
 package caddymodule
 
 import (
@@ -18,6 +20,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -47,8 +50,10 @@ const (
 // result cache off and a 4000-token budget. One client sends requests one
 // after another on a keep-alive connection, then 8 clients, each on its
 // own connection, send them at once; it reports the latencies of both and
-// the rate of the 8, and the engine's own time (the response's
-// timings.total_us). Run it with -benchtime 1x.
+// the rate of the 8, the engine's own time (the response's
+// timings.total_us), and the process's CPU time per assemble and its share
+// of the machine's CPUs, which tells when other processes took part of
+// them. Run it with -benchtime 1x.
 func BenchmarkAssembleHTTP(b *testing.B) {
 	docs := 10_000
 	if os.Getenv("CONTEXTLITE_BENCH_LARGE") == "1" {
@@ -83,7 +88,10 @@ func BenchmarkAssembleHTTP(b *testing.B) {
 			crowd := l.run(b, assembleClients, 0, assembleCrowdTime)
 			solo.latency.report(b, "1client-", "ms")
 			solo.engine.report(b, "1client-engine-", "ms")
+			b.ReportMetric(solo.cpuPerOp(), "1client-cpu-ms/op")
 			b.ReportMetric(crowd.rate(), "8client-assembles/s")
+			b.ReportMetric(crowd.cpuPerOp(), "8client-cpu-ms/op")
+			b.ReportMetric(crowd.cpuShare(), "8client-cpu-%")
 			crowd.latency.report(b, "8client-", "ms")
 			crowd.engine.report(b, "8client-engine-", "ms")
 			b.Logf("1 client: %d assembles in %v; 8 clients: %d in %v; %.1f documents and %.0f tokens per answer",
@@ -181,14 +189,35 @@ type assembleLoad struct {
 	clients  []*http.Client
 }
 
-// assembleRun is the outcome of one run of assembleLoad.
+// assembleRun is the outcome of one run of assembleLoad. cpu is the CPU
+// time of the whole process, server and clients.
 type assembleRun struct {
 	latency, engine httpDurations
-	wall            time.Duration
+	wall, cpu       time.Duration
 	spans, tokens   int
 }
 
 func (r assembleRun) rate() float64 { return float64(len(r.latency)) / r.wall.Seconds() }
+
+// cpuPerOp is the process's CPU time per assemble in ms.
+func (r assembleRun) cpuPerOp() float64 {
+	return float64(r.cpu) / float64(time.Millisecond) / float64(len(r.latency))
+}
+
+// cpuShare is the process's CPU time in percent of all the machine's:
+// well under 100 with 8 clients means other processes had part of it.
+func (r assembleRun) cpuShare() float64 {
+	return float64(r.cpu) / float64(r.wall) / float64(runtime.NumCPU()) * 100
+}
+
+// processCPU returns the user and system CPU time of the process so far.
+func processCPU() time.Duration {
+	var u syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &u); err != nil {
+		return 0
+	}
+	return time.Duration(u.Utime.Nano() + u.Stime.Nano())
+}
 
 // run sends requests from clients clients, each with its own keep-alive
 // connection, until each has sent count (when count > 0) or for d. It
@@ -206,7 +235,7 @@ func (l *assembleLoad) run(b *testing.B, clients, count int, d time.Duration) as
 		b.Cleanup(c.CloseIdleConnections)
 		l.clients = append(l.clients, c)
 	}
-	start := time.Now()
+	start, cpu := time.Now(), processCPU()
 	deadline := start.Add(d)
 	for _, client := range l.clients[:clients] {
 		wg.Go(func() {
@@ -235,7 +264,7 @@ func (l *assembleLoad) run(b *testing.B, clients, count int, d time.Duration) as
 		})
 	}
 	wg.Wait()
-	out.wall = time.Since(start)
+	out.wall, out.cpu = time.Since(start), processCPU()-cpu
 	if failed != nil {
 		b.Fatal(failed)
 	}
