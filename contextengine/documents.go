@@ -348,6 +348,7 @@ type docWriter struct {
 	base       *Totals // before the transaction
 	workspaces map[string]int64
 	chunks     *chunkInserter
+	stmts      map[string]*sql.Stmt // prepared once per transaction
 }
 
 func newDocWriter(ctx context.Context, tx *sql.Tx, now time.Time, c *change, limits Limits, base *Totals) (*docWriter, error) {
@@ -361,6 +362,43 @@ func newDocWriter(ctx context.Context, tx *sql.Tx, now time.Time, c *change, lim
 
 func (w *docWriter) close() {
 	w.chunks.close()
+	for _, st := range w.stmts {
+		st.Close()
+	}
+}
+
+// stmt returns query prepared in the transaction, once per writer.
+func (w *docWriter) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := w.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := w.tx.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, fmt.Errorf("prepare: %w", err)
+	}
+	if w.stmts == nil {
+		w.stmts = make(map[string]*sql.Stmt)
+	}
+	w.stmts[query] = st
+	return st, nil
+}
+
+// queryRow runs a prepared single-row query.
+func (w *docWriter) queryRow(ctx context.Context, query string, args ...any) (*sql.Row, error) {
+	st, err := w.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryRowContext(ctx, args...), nil
+}
+
+// exec runs a prepared statement.
+func (w *docWriter) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	st, err := w.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
 }
 
 // put stores one prepared document. Problems with the document itself go
@@ -378,8 +416,11 @@ func (w *docWriter) put(ctx context.Context, p *prepared) (AddResult, error) {
 		id, hash, lang, meta string
 		size                 int64
 	)
-	err = w.tx.QueryRowContext(ctx, `SELECT seq, id, content_hash, language, metadata, size_bytes FROM documents WHERE workspace_id = ? AND path = ?`,
-		wsID, p.doc.Path).Scan(&seq, &id, &hash, &lang, &meta, &size)
+	row, err := w.queryRow(ctx, `SELECT seq, id, content_hash, language, metadata, size_bytes FROM documents WHERE workspace_id = ? AND path = ?`,
+		wsID, p.doc.Path)
+	if err == nil {
+		err = row.Scan(&seq, &id, &hash, &lang, &meta, &size)
+	}
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return w.insert(ctx, p, wsID)
@@ -397,7 +438,7 @@ func (w *docWriter) put(ctx context.Context, p *prepared) (AddResult, error) {
 	if err := w.change.index.deleteChunks(w.tx.QueryContext(ctx, `DELETE FROM chunks WHERE doc_seq = ? RETURNING id`, seq)); err != nil {
 		return AddResult{}, err
 	}
-	_, err = w.tx.ExecContext(ctx, `UPDATE documents SET language = ?, metadata = ?, content = ?, content_hash = ?, size_bytes = ?, tokens = ?, chunks = ?, updated_at = ? WHERE seq = ?`,
+	_, err = w.exec(ctx, `UPDATE documents SET language = ?, metadata = ?, content = ?, content_hash = ?, size_bytes = ?, tokens = ?, chunks = ?, updated_at = ? WHERE seq = ?`,
 		p.doc.Language, p.metadata, p.doc.Content, p.hash, len(p.doc.Content), p.tokens, len(p.chunks), w.now, seq)
 	if err != nil {
 		return AddResult{}, fmt.Errorf("update document: %w", err)
@@ -427,7 +468,7 @@ func (w *docWriter) insert(ctx context.Context, p *prepared, wsID int64) (AddRes
 			return AddResult{Err: fmt.Errorf("%w: document id %q is used by another path", ErrConflict, id)}, nil
 		}
 	}
-	res, err := w.tx.ExecContext(ctx, `INSERT INTO documents (id, workspace_id, path, language, metadata, content, content_hash, size_bytes, tokens, chunks, created_at, updated_at)
+	res, err := w.exec(ctx, `INSERT INTO documents (id, workspace_id, path, language, metadata, content, content_hash, size_bytes, tokens, chunks, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		id, wsID, p.doc.Path, p.doc.Language, p.metadata, p.doc.Content, p.hash, len(p.doc.Content), p.tokens, len(p.chunks), w.now, w.now)
 	if err != nil {
