@@ -32,6 +32,10 @@ type Tuning struct {
 	NoExpand      bool // keep hits as chunks, never grow them to their declaration
 	NoDocScore    bool // rank chunks on their own text, without their document's score
 	CandidatePool int  // candidates considered; 0 sizes the pool to the budget
+	DocShare      int  // widen to the whole document within 1/DocShare of the budget; 0: docShare
+	DeclShare     int  // widen to the declaration within 1/DeclShare of the budget; 0: declShare
+	NoTop         bool // never grow the best hit to the declarations around it
+	TopShare      int  // the best hit grows within 1/TopShare of the budget; 0: topShare
 }
 
 // Item is one returned span of a document.

@@ -15,9 +15,10 @@ type Ablation struct {
 }
 
 // AblationNames lists the ablations "all" selects, in table order.
-// "pool-N" with any N > 0 is accepted too.
+// "pool-N", "docshare-N", "declshare-N" and "topshare-N" with any N > 0
+// are accepted too.
 func AblationNames() []string {
-	return []string{"naive-packing", "no-merge", "no-expand", "no-doc-score", "pool-50", "pool-300"}
+	return []string{"naive-packing", "no-merge", "no-expand", "no-doc-score", "no-top", "pool-50", "pool-300"}
 }
 
 // ParseAblations parses a comma-separated list of ablation names, or
@@ -54,13 +55,37 @@ func parseAblation(name string) (Ablation, error) {
 		t.NoExpand = true
 	case "no-doc-score":
 		t.NoDocScore = true
+	case "no-top":
+		t.NoTop = true
 	default:
+		if n, ok := intParam(name, "docshare-"); ok {
+			t.DocShare = n
+			return Ablation{Name: fmt.Sprintf("contextlite (doc share 1/%d)", n), Tuning: t}, nil
+		}
+		if n, ok := intParam(name, "topshare-"); ok {
+			t.TopShare = n
+			return Ablation{Name: fmt.Sprintf("contextlite (best hit grows within 1/%d)", n), Tuning: t}, nil
+		}
+		if n, ok := intParam(name, "declshare-"); ok {
+			t.DeclShare = n
+			return Ablation{Name: fmt.Sprintf("contextlite (declaration share 1/%d)", n), Tuning: t}, nil
+		}
 		n, err := strconv.Atoi(strings.TrimPrefix(name, "pool-"))
 		if !strings.HasPrefix(name, "pool-") || err != nil || n <= 0 {
-			return Ablation{}, fmt.Errorf("unknown ablation %q (want all, pool-N or one of %s)", name, strings.Join(AblationNames()[:5], ", "))
+			return Ablation{}, fmt.Errorf("unknown ablation %q (want all, pool-N, docshare-N, declshare-N, topshare-N or one of %s)", name, strings.Join(AblationNames()[:6], ", "))
 		}
 		t.CandidatePool = n
 		return Ablation{Name: fmt.Sprintf("contextlite (pool %d)", n), Tuning: t}, nil
 	}
 	return Ablation{Name: "contextlite (" + strings.ReplaceAll(name, "-", " ") + ")", Tuning: t}, nil
+}
+
+// intParam parses name as prefix followed by a positive integer.
+func intParam(name, prefix string) (int, bool) {
+	rest, ok := strings.CutPrefix(name, prefix)
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.Atoi(rest)
+	return n, err == nil && n > 0
 }
