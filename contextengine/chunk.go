@@ -32,14 +32,8 @@ func ChunkDocument(docPath, language, content string) []Chunk {
 	if len(lines) > 1 && lines[len(lines)-1] == "" {
 		lines = lines[:len(lines)-1] // a final newline ends the last line
 	}
-	var blocks []block
-	if isProse(docPath, language) {
-		blocks = splitProse(lines, proseFormatOf(docPath, language))
-	} else {
-		blocks = splitBlocks(lines)
-	}
 	var chunks []Chunk
-	for _, b := range blocks {
+	for _, b := range documentBlocks(docPath, language, lines) {
 		chunks = packBlock(chunks, lines, b)
 	}
 	kept := chunks[:0]
@@ -62,6 +56,15 @@ type block struct {
 
 // splitBlocks cuts code at blank lines. A block that starts at column 0
 // after a blank line is a head.
+// documentBlocks cuts the lines of a document into blocks by its kind:
+// code at declarations, prose at its structure.
+func documentBlocks(docPath, language string, lines []string) []block {
+	if isProse(docPath, language) {
+		return splitProse(lines, proseFormatOf(docPath, language))
+	}
+	return splitBlocks(lines)
+}
+
 func splitBlocks(lines []string) []block {
 	var blocks []block
 	start := 0

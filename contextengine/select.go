@@ -265,7 +265,7 @@ func (s *selector) around(c candidate, doc string, limit int) (chunkSpan, bool) 
 	lines := strings.Split(body, "\n")
 	perByte := float64(c.docTokens) / float64(max(len(body), 1))
 	var starts []int // first line (0-based) of each declaration
-	for _, b := range splitBlocks(lines, isProse(c.path, "")) {
+	for _, b := range documentBlocks(c.path, "", lines) {
 		if len(starts) == 0 || b.head {
 			starts = append(starts, b.start)
 		}
