@@ -16,7 +16,7 @@ const maxTermLen = 64
 // gives max_tokens, max, tokens. Index and query text go through the same
 // function so both sides agree.
 func analyze(text string, emit func(term []byte)) {
-	var buf []byte
+	var w wordAnalyzer
 	for i := 0; i < len(text); {
 		r, size := utf8.DecodeRuneInString(text[i:])
 		if !isWordRune(r) {
@@ -31,7 +31,7 @@ func analyze(text string, emit func(term []byte)) {
 			}
 			j += size
 		}
-		buf = analyzeWord(text[i:j], buf, emit)
+		w.analyze(text[i:j], emit)
 		i = j
 	}
 }
@@ -41,29 +41,33 @@ func isWordRune(r rune) bool {
 		r >= utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r))
 }
 
-// analyzeWord emits the whole word and, for compound identifiers, its parts.
-func analyzeWord(word string, buf []byte, emit func([]byte)) []byte {
+// wordAnalyzer holds the buffers analyze reuses from word to word.
+type wordAnalyzer struct {
+	buf   []byte
+	parts []string
+}
+
+// analyze emits the whole word and, for compound identifiers, its parts.
+func (w *wordAnalyzer) analyze(word string, emit func([]byte)) {
 	if len(word) > maxTermLen {
-		return buf
+		return
 	}
-	buf = appendLower(buf[:0], word)
-	if len(bytes.Trim(buf, "_")) < 2 {
-		return buf
+	w.buf = appendLower(w.buf[:0], word)
+	if len(bytes.Trim(w.buf, "_")) < 2 {
+		return
 	}
-	emit(buf)
-	parts := 0
-	splitIdentifier(word, func(part string) { parts++ })
-	if parts < 2 {
-		return buf
+	emit(w.buf)
+	w.parts = w.parts[:0]
+	splitIdentifier(word, func(part string) { w.parts = append(w.parts, part) })
+	if len(w.parts) < 2 {
+		return
 	}
-	splitIdentifier(word, func(part string) {
-		if len(part) < 2 {
-			return
+	for _, part := range w.parts {
+		if len(part) >= 2 {
+			w.buf = appendLower(w.buf[:0], part)
+			emit(w.buf)
 		}
-		buf = appendLower(buf[:0], part)
-		emit(buf)
-	})
-	return buf
+	}
 }
 
 // splitIdentifier calls emit for the parts of an identifier split at '_'

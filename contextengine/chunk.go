@@ -32,9 +32,13 @@ func ChunkDocument(docPath, language, content string) []Chunk {
 	if len(lines) > 1 && lines[len(lines)-1] == "" {
 		lines = lines[:len(lines)-1] // a final newline ends the last line
 	}
+	starts := lineStarts(content)
+	span := func(start, end int) string { // lines[start:end] joined by "\n"
+		return content[starts[start] : starts[end-1]+len(lines[end-1])]
+	}
 	var chunks []Chunk
 	for _, b := range documentBlocks(docPath, language, lines) {
-		chunks = packBlock(chunks, lines, b)
+		chunks = packBlock(chunks, lines, b, span)
 	}
 	kept := chunks[:0]
 	for _, c := range chunks {
@@ -54,8 +58,6 @@ type block struct {
 	prefix     bool
 }
 
-// splitBlocks cuts code at blank lines. A block that starts at column 0
-// after a blank line is a head.
 // documentBlocks cuts the lines of a document into blocks by its kind:
 // code at declarations, prose at its structure.
 func documentBlocks(docPath, language string, lines []string) []block {
@@ -65,6 +67,8 @@ func documentBlocks(docPath, language string, lines []string) []block {
 	return splitBlocks(lines)
 }
 
+// splitBlocks cuts code at blank lines. A block that starts at column 0
+// after a blank line is a head.
 func splitBlocks(lines []string) []block {
 	var blocks []block
 	start := 0
@@ -94,7 +98,7 @@ func blank(line string) bool { return strings.TrimSpace(line) == "" }
 // packBlock appends block b to chunks: into the last chunk when it fits and
 // is not a new head past the target, as a new chunk otherwise, cut at line
 // boundaries when the block alone exceeds chunkMax.
-func packBlock(chunks []Chunk, lines []string, b block) []Chunk {
+func packBlock(chunks []Chunk, lines []string, b block, span func(start, end int) string) []Chunk {
 	size := spanBytes(lines, b.start, b.end)
 	if n := len(chunks); n > 0 {
 		last := &chunks[n-1]
@@ -102,7 +106,7 @@ func packBlock(chunks []Chunk, lines []string, b block) []Chunk {
 		if merged <= chunkMax && (!b.head || len(last.Text) < chunkTarget/2 || allBlank(lines, b.start, b.end)) {
 			last.Head = last.Head || b.head && len(last.Text) < chunkTarget/2
 			last.EndLine = b.end
-			last.Text = strings.Join(lines[last.StartLine-1:b.end], "\n")
+			last.Text = span(last.StartLine-1, b.end)
 			return chunks
 		}
 	}
@@ -113,7 +117,7 @@ func packBlock(chunks []Chunk, lines []string, b block) []Chunk {
 			n += len(lines[end]) + 1
 			end++
 		}
-		chunks = append(chunks, Chunk{StartLine: start + 1, EndLine: end, Text: strings.Join(lines[start:end], "\n"), Head: b.head && start == b.start})
+		chunks = append(chunks, Chunk{StartLine: start + 1, EndLine: end, Text: span(start, end), Head: b.head && start == b.start})
 		start = end
 	}
 	return chunks

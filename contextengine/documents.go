@@ -272,7 +272,7 @@ type termBag struct {
 // bagOf analyses text into a termBag.
 func bagOf(text string) termBag {
 	var b termBag
-	at := make(map[string]int)
+	at := make(map[string]int, len(text)/16)
 	analyze(text, func(term []byte) {
 		b.length++
 		if i, ok := at[string(term)]; ok {
