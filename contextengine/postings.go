@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 )
 
 // The inverted index lives in the tenant's own database, as an LSM of
@@ -92,39 +93,71 @@ func (b *segmentBuilder) flush(ctx context.Context, tx *sql.Tx, seg int64, alive
 	if _, err := tx.ExecContext(ctx, `INSERT INTO segments (seg, level) VALUES (?, 0)`, seg); err != nil {
 		return fmt.Errorf("add segment: %w", err)
 	}
-	w, err := newRowWriter(ctx, tx, 0, seg)
+	out, err := newSegmentRows(ctx, tx, 0, seg)
 	if err != nil {
 		return err
 	}
-	defer w.close()
-	for _, term := range sortedTerms(b.terms) {
-		ps := b.terms[term]
-		slices.SortFunc(ps, func(a, b posting) int { return cmp.Compare(a.id, b.id) })
-		if err := w.put(term, ps); err != nil {
-			return err
+	defer out.close()
+	for _, rows := range b.encode() {
+		for _, r := range rows {
+			if err := out.insert(r.key, r.n, r.data); err != nil {
+				return err
+			}
 		}
-	}
-	if err := w.finish(); err != nil {
-		return err
 	}
 	return mergeLevels(ctx, tx, seg, alive)
 }
 
+// encodeShards is how many goroutines encode a segment, each a range of
+// buckets, while the writer waits.
+const encodeShards = 2
+
+// encode sorts and encodes the builder's postings into rows, in key order
+// across the returned shards.
+func (b *segmentBuilder) encode() [][]encodedRow {
+	shards := make([][]string, encodeShards)
+	for term := range b.terms {
+		i := int(bucketOf(term)) * encodeShards / buckets
+		shards[i] = append(shards[i], term)
+	}
+	rows := make([][]encodedRow, encodeShards)
+	var wg sync.WaitGroup
+	for i := range shards {
+		wg.Go(func() {
+			sortTerms(shards[i])
+			rows[i], _ = encodeRows(shards[i], b.terms) // encoding into memory cannot fail
+		})
+	}
+	wg.Wait()
+	return rows
+}
+
 // sortedTerms returns the terms of m in row order: by bucket, then term.
 func sortedTerms(m map[string][]posting) []string {
-	type keyed struct{ bucket, term string }
-	keys := make([]keyed, 0, len(m))
+	keys := make([]string, 0, len(m))
 	for term := range m {
-		keys = append(keys, keyed{bucketKey(term), term})
+		keys = append(keys, term)
+	}
+	sortTerms(keys)
+	return keys
+}
+
+// sortTerms sorts terms in row order: by bucket, then term.
+func sortTerms(terms []string) {
+	type keyed struct {
+		bucket uint32
+		term   string
+	}
+	keys := make([]keyed, len(terms))
+	for i, t := range terms {
+		keys[i] = keyed{bucketOf(t), t}
 	}
 	slices.SortFunc(keys, func(a, b keyed) int {
 		return cmp.Or(cmp.Compare(a.bucket, b.bucket), cmp.Compare(a.term, b.term))
 	})
-	out := make([]string, len(keys))
 	for i, k := range keys {
-		out[i] = k.term
+		terms[i] = k.term
 	}
-	return out
 }
 
 // mergeLevels merges every level holding mergeFanout segments into one
@@ -156,11 +189,12 @@ func mergeLevel(ctx context.Context, tx *sql.Tx, level int, seg int64, alive ali
 		return err
 	}
 	defer rows.Close()
-	w, err := newRowWriter(ctx, tx, level+1, seg)
+	out, err := newSegmentRows(ctx, tx, level+1, seg)
 	if err != nil {
 		return err
 	}
-	defer w.close()
+	defer out.close()
+	w := &rowWriter{emit: out.insert}
 	bucket := ""
 	terms := make(map[string][]posting)
 	writeBucket := func() error {

@@ -1,11 +1,13 @@
 package contextengine
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -20,14 +22,20 @@ const (
 	ownRowMark     = "\x01"
 )
 
-// bucketKey returns the key of term's bucket row.
-func bucketKey(term string) string {
+// bucketOf returns term's bucket.
+func bucketOf(term string) uint32 {
 	h := uint32(2166136261) // FNV-1a
 	for i := 0; i < len(term); i++ {
 		h = (h ^ uint32(term[i])) * 16777619
 	}
+	return h % buckets
+}
+
+// bucketKey returns the key of term's bucket row.
+func bucketKey(term string) string { return formatBucket(bucketOf(term)) }
+
+func formatBucket(b uint32) string {
 	const hex = "0123456789abcdef"
-	b := h % buckets
 	return string([]byte{hex[b>>8&0xf], hex[b>>4&0xf], hex[b&0xf]})
 }
 
@@ -70,27 +78,65 @@ func eachTerm(key string, data []byte, fn func(term []byte, n int, postings []by
 	return nil
 }
 
-// rowWriter writes the rows of one segment, in key order: put each term,
-// bucket by bucket, then finish.
+// rowWriter encodes the rows of one segment, in key order: put each term,
+// bucket by bucket, then finish. Each row goes to emit, which may keep
+// only its key.
 type rowWriter struct {
-	ins    *sql.Stmt
-	level  int
-	seg    int64
+	emit   func(key string, n int, data []byte) error
 	bucket string // the bucket being filled
 	data   []byte // its bucket row so far
 	n      int    // postings in it
 	buf    []byte
 }
 
-func newRowWriter(ctx context.Context, tx *sql.Tx, level int, seg int64) (*rowWriter, error) {
+// segmentRows inserts the rows of segment seg at level.
+type segmentRows struct {
+	ins   *sql.Stmt
+	level int
+	seg   int64
+}
+
+func newSegmentRows(ctx context.Context, tx *sql.Tx, level int, seg int64) (*segmentRows, error) {
 	ins, err := tx.PrepareContext(ctx, `INSERT INTO postings (level, term, seg, n, data) VALUES (?, ?, ?, ?, ?)`)
 	if err != nil {
 		return nil, fmt.Errorf("prepare postings insert: %w", err)
 	}
-	return &rowWriter{ins: ins, level: level, seg: seg}, nil
+	return &segmentRows{ins: ins, level: level, seg: seg}, nil
 }
 
-func (w *rowWriter) close() { w.ins.Close() }
+func (r *segmentRows) close() { r.ins.Close() }
+
+// insert stores one row.
+func (r *segmentRows) insert(key string, n int, data []byte) error {
+	if _, err := r.ins.Exec(r.level, key, r.seg, n, data); err != nil {
+		return fmt.Errorf("insert postings: %w", err)
+	}
+	return nil
+}
+
+// encodedRow is a row encoded ahead of its insert.
+type encodedRow struct {
+	key  string
+	n    int
+	data []byte
+}
+
+// encodeRows encodes the postings of terms, sorted by bucket and term.
+func encodeRows(terms []string, postings map[string][]posting) ([]encodedRow, error) {
+	var rows []encodedRow
+	w := &rowWriter{emit: func(key string, n int, data []byte) error {
+		rows = append(rows, encodedRow{key, n, slices.Clone(data)})
+		return nil
+	}}
+	for _, term := range terms {
+		ps := postings[term]
+		slices.SortFunc(ps, func(a, b posting) int { return cmp.Compare(a.id, b.id) })
+		if err := w.put(term, ps); err != nil {
+			return nil, err
+		}
+	}
+	return rows, w.finish()
+}
 
 // put writes term's postings, sorted by id. Terms come in bucket order.
 func (w *rowWriter) put(term string, ps []posting) error {
@@ -105,7 +151,7 @@ func (w *rowWriter) put(term string, ps []posting) error {
 	}
 	w.buf = appendPostings(w.buf[:0], ps)
 	if len(ps) >= ownRowPostings {
-		return w.insert(ownKey(term), len(ps), w.buf)
+		return w.emit(ownKey(term), len(ps), w.buf)
 	}
 	w.data = appendBucketEntry(w.data, term, len(ps), w.buf)
 	w.n += len(ps)
@@ -127,14 +173,7 @@ func (w *rowWriter) finish() error {
 	if len(w.data) == 0 {
 		return nil
 	}
-	err := w.insert(w.bucket, w.n, w.data)
+	err := w.emit(w.bucket, w.n, w.data)
 	w.data, w.n = w.data[:0], 0
 	return err
-}
-
-func (w *rowWriter) insert(key string, n int, data []byte) error {
-	if _, err := w.ins.Exec(w.level, key, w.seg, n, data); err != nil {
-		return fmt.Errorf("insert postings: %w", err)
-	}
-	return nil
 }
