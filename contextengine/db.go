@@ -20,17 +20,19 @@ const pragmas = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=s
 // writers queue in Go instead of failing with SQLITE_BUSY, and a pool of
 // read-only connections that WAL lets run beside it.
 type tenantDB struct {
-	id     string
-	w      *sql.DB
-	r      *sql.DB
-	search *sql.Stmt // postingsSQL, prepared once per read connection
-	index  *index
-	gen    atomic.Uint64 // bumped after every committed write
-	wmu    sync.Mutex    // serialises write transactions with their effects
-	totals atomic.Pointer[Totals]
-	cache  tenantCache
-	stats  *termStats
-	eng    *engineConfig
+	id          string
+	w           *sql.DB
+	r           *sql.DB
+	search      *sql.Stmt // postingsSQL, prepared once per read connection
+	index       *index
+	merges      sync.WaitGroup // background index merges
+	mergeQueued atomic.Bool
+	gen         atomic.Uint64 // bumped after every committed write
+	wmu         sync.Mutex    // serialises write transactions with their effects
+	totals      atomic.Pointer[Totals]
+	cache       tenantCache
+	stats       *termStats
+	eng         *engineConfig
 }
 
 // tenantPath returns the database file of a validated tenant id.
@@ -103,6 +105,7 @@ func shrinkMemory(ctx context.Context, db *sql.DB) error {
 }
 
 func (db *tenantDB) close() error {
+	db.merges.Wait()
 	db.search.Close()
 	werr := db.w.Close()
 	rerr := db.r.Close()

@@ -324,7 +324,9 @@ func (db *tenantDB) write(ctx context.Context, fn func(tx *sql.Tx, c *change) er
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("tenant %s: commit: %w", db.id, err)
 	}
-	c.index.commit(db.index)
+	if c.index.commit(db.index) {
+		db.scheduleMerge()
+	}
 	if c.indexed {
 		db.gen.Add(1)
 	}

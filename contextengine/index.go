@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"sync"
 )
 
@@ -120,6 +121,15 @@ func grow[T any](s []T, i int) []T {
 // ix.mu or the tenant's write lock (only writers change the index).
 func (ix *index) liveChunk(id uint32) bool {
 	return int(id) < len(ix.chunks) && ix.chunks[id].doc != 0
+}
+
+// alive reports which postings of term are live: of chunks, or of
+// documents for path terms. Callers lock as for liveChunk.
+func (ix *index) alive(term string) func(id uint32) bool {
+	if strings.HasPrefix(term, pathTermPrefix) {
+		return ix.liveDoc
+	}
+	return ix.liveChunk
 }
 
 // liveDoc reports whether document seq is live in the index, under the

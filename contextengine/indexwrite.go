@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 )
 
 // indexChange is what a write transaction did to the index: postings to
@@ -14,17 +13,12 @@ type indexChange struct {
 	seg     segmentBuilder
 	added   []newChunk
 	deleted []uint32
-	docs    map[uint32]bool // documents given chunks
 }
 
 // addChunk indexes a stored chunk of document doc in workspace ws.
 func (c *indexChange) addChunk(id, doc, ws uint32, terms termBag) {
 	c.seg.addBag(terms, id, "")
 	c.added = append(c.added, newChunk{id: id, doc: doc, ws: ws, length: uint32(terms.length)})
-	if c.docs == nil {
-		c.docs = make(map[uint32]bool)
-	}
-	c.docs[doc] = true
 }
 
 // addPath indexes the path terms of a new document.
@@ -48,41 +42,25 @@ func (c *indexChange) deleteChunks(rows *sql.Rows, err error) error {
 	return rows.Err()
 }
 
-// flush writes the change's postings as a segment of ix, merging levels
-// with what ix and the change say is alive.
+// flush writes the change's postings as a segment of ix. Full levels are
+// merged later, by mergeFull.
 func (c *indexChange) flush(ctx context.Context, tx *sql.Tx, ix *index) error {
-	if len(c.seg.terms) == 0 {
-		return nil
-	}
-	dead := make(map[uint32]bool, len(c.deleted))
-	for _, id := range c.deleted {
-		dead[id] = true
-	}
-	// The tenant's write lock is held: nothing changes ix meanwhile. Ids
-	// only grow, so those past ix's are this change's.
-	docAlive := func(id uint32) bool { return ix.liveDoc(id) || id > ix.maxDoc || c.docs[id] }
-	chunkAlive := func(id uint32) bool {
-		return (ix.liveChunk(id) || id > ix.maxChunk) && (len(dead) == 0 || !dead[id])
-	}
-	alive := func(term string) func(uint32) bool {
-		if strings.HasPrefix(term, pathTermPrefix) {
-			return docAlive
-		}
-		return chunkAlive
-	}
-	if err := c.seg.flush(ctx, tx, ix.nextSeg, alive); err != nil {
+	if err := c.seg.flush(ctx, tx, ix.nextSeg); err != nil {
 		return fmt.Errorf("index: %w", err)
 	}
 	return nil
 }
 
-// commit applies the change to ix once its transaction has committed.
-func (c *indexChange) commit(ix *index) {
+// commit applies the change to ix once its transaction has committed, and
+// reports whether it added a segment.
+func (c *indexChange) commit(ix *index) bool {
 	if len(c.added) == 0 && len(c.deleted) == 0 && len(c.seg.terms) == 0 {
-		return
+		return false
 	}
 	ix.apply(c.added, c.deleted)
-	if len(c.seg.terms) > 0 {
-		ix.nextSeg++
+	if len(c.seg.terms) == 0 {
+		return false
 	}
+	ix.nextSeg++
+	return true
 }

@@ -86,7 +86,7 @@ func (b *segmentBuilder) addBag(bag termBag, id uint32, prefix string) {
 
 // flush writes the collected postings as a new level-0 segment and merges
 // full levels. seg is the segment's number, unique in the tenant.
-func (b *segmentBuilder) flush(ctx context.Context, tx *sql.Tx, seg int64, alive aliveFunc) error {
+func (b *segmentBuilder) flush(ctx context.Context, tx *sql.Tx, seg int64) error {
 	if len(b.terms) == 0 {
 		return nil
 	}
@@ -105,7 +105,7 @@ func (b *segmentBuilder) flush(ctx context.Context, tx *sql.Tx, seg int64, alive
 			}
 		}
 	}
-	return mergeLevels(ctx, tx, seg, alive)
+	return nil
 }
 
 // encodeShards is how many goroutines encode a segment, each a range of
@@ -160,9 +160,12 @@ func sortTerms(terms []string) {
 	}
 }
 
-// mergeLevels merges every level holding mergeFanout segments into one
-// segment a level up, numbered seg, cascading upwards.
-func mergeLevels(ctx context.Context, tx *sql.Tx, seg int64, alive aliveFunc) error {
+// mergeFull merges every level of ix's segments holding mergeFanout
+// segments into one segment a level up, cascading upwards, and drops the
+// postings ix no longer holds. Callers hold the tenant's write lock, and
+// ix reflects everything tx has written.
+func mergeFull(ctx context.Context, tx *sql.Tx, ix *index) error {
+	seg := ix.nextSeg
 	for level := 0; ; level++ {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM segments WHERE level = ?`, level).Scan(&n); err != nil {
@@ -171,7 +174,8 @@ func mergeLevels(ctx context.Context, tx *sql.Tx, seg int64, alive aliveFunc) er
 		if n < mergeFanout {
 			return nil
 		}
-		if err := mergeLevel(ctx, tx, level, seg, alive); err != nil {
+		ix.nextSeg = seg + 1 // even if tx rolls back: numbers may skip
+		if err := mergeLevel(ctx, tx, level, seg, ix.alive); err != nil {
 			return fmt.Errorf("merge level %d: %w", level, err)
 		}
 	}

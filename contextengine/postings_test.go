@@ -65,6 +65,7 @@ func TestSegmentsMergeAndDropDeleted(t *testing.T) {
 			mustAdd(t, tn, NewDocument{Path: fmt.Sprintf("d%d.go", i), Content: fmt.Sprintf("package p\n\nfunc Marker%dx() { changed() }\n", i)})
 		}
 	}
+	tn.db.merges.Wait()
 	var levels int
 	if err := tn.db.r.QueryRowContext(ctx, `SELECT count(DISTINCT level) FROM segments`).Scan(&levels); err != nil || levels < 2 {
 		t.Fatalf("segments span %d levels, %v; want merges", levels, err)

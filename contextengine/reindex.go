@@ -34,6 +34,9 @@ func reindex(ctx context.Context, tx *sql.Tx, eng *engineConfig) error {
 			return fmt.Errorf("reindex: %w", err)
 		}
 		c.commit(ix)
+		if err := mergeFull(ctx, tx, ix); err != nil {
+			return fmt.Errorf("reindex: %w", err)
+		}
 	}
 }
 
