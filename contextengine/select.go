@@ -103,32 +103,19 @@ func (s *selector) text(ctx context.Context, tx *sql.Tx, seq int64) (string, err
 // it; else its whole document or declaration when that is small enough,
 // else c.
 func (s *selector) consider(ctx context.Context, tx *sql.Tx, c candidate, rank int, terms []string) error {
-	if c.hit.tokens > s.req.MaxTokens-s.used {
+	t := s.req.Tuning
+	if c.hit.tokens > s.req.MaxTokens-s.used || !t.NaivePacking && s.covered(c) {
 		return nil
 	}
 	text, err := s.text(ctx, tx, c.docSeq)
 	if err != nil {
 		return err
 	}
-	t := s.req.Tuning
 	if t.NaivePacking {
 		s.place(c, c.hit, text, rank, terms)
 		return nil
 	}
-	if s.covered(c) {
-		return nil
-	}
-	ds, dc := docShare, declShare
-	if t.DocShare > 0 {
-		ds = t.DocShare
-	}
-	if t.DeclShare > 0 {
-		dc = t.DeclShare
-	}
-	ts := topShare
-	if t.TopShare > 0 {
-		ts = t.TopShare
-	}
+	ds, dc, ts := defaultInt(t.DocShare, docShare), defaultInt(t.DeclShare, declShare), defaultInt(t.TopShare, topShare)
 	if rank == 1 && !t.NoExpand && !t.NoTop {
 		limit := max(s.req.MaxTokens/ts, min(s.req.MaxTokens/2, topFloor))
 		if c.docTokens <= limit && s.place(c, wholeDocument(text, c.docTokens), text, rank, terms) {
