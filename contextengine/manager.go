@@ -64,10 +64,14 @@ type Manager struct {
 	results *resultCache  // shared by all open tenants
 	opens   atomic.Uint64 // numbers each opening of a database, for cache keys
 
-	mu     sync.Mutex
-	open   map[string]*entry
-	lru    list.List // of *entry, most recently used first
-	closed bool
+	mu   sync.Mutex
+	open map[string]*entry
+	// closing holds, per tenant, a channel closed once its dropped
+	// database has closed: a tenant's database is never open twice, since
+	// each open one keeps its index in memory.
+	closing map[string]chan struct{}
+	lru     list.List // of *entry, most recently used first
+	closed  bool
 
 	stop chan struct{}
 	done chan struct{}
@@ -97,6 +101,7 @@ func NewManager(opts Options) (*Manager, error) {
 		idle:    defaultDuration(opts.IdleTimeout, 30*time.Minute),
 		results: newResultCache(eng.cacheBytes),
 		open:    make(map[string]*entry),
+		closing: make(map[string]chan struct{}),
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
 	}
@@ -256,6 +261,12 @@ func (m *Manager) acquire(id string) (e *entry, created bool, err error) {
 // load opens the database of a new entry, dropping the entry on failure.
 func (m *Manager) load(ctx context.Context, e *entry) {
 	m.evict() // make room first, so idle databases never push the count past MaxOpen
+	m.mu.Lock()
+	closing := m.closing[e.id]
+	m.mu.Unlock()
+	if closing != nil {
+		<-closing
+	}
 	var db *tenantDB
 	_, err := os.Stat(tenantPath(m.eng.dataDir, e.id))
 	if err != nil {
@@ -280,7 +291,7 @@ func (m *Manager) release(e *entry) {
 	closeNow := e.refs == 0 && e.dropped && e.db != nil
 	m.mu.Unlock()
 	if closeNow {
-		e.db.close()
+		m.closeDropped(e.db)
 		return
 	}
 	m.evict()
@@ -293,8 +304,23 @@ func (m *Manager) drop(e *entry) bool {
 		e.dropped = true
 		delete(m.open, e.id)
 		m.lru.Remove(e.elem)
+		if e.db != nil {
+			m.closing[e.id] = make(chan struct{})
+		}
 	}
 	return e.refs == 0 && e.db != nil
+}
+
+// closeDropped closes the database of a dropped entry and lets a new
+// opening of its tenant go ahead.
+func (m *Manager) closeDropped(db *tenantDB) {
+	db.close()
+	m.mu.Lock()
+	if ch := m.closing[db.id]; ch != nil {
+		close(ch)
+		delete(m.closing, db.id)
+	}
+	m.mu.Unlock()
 }
 
 // evict closes least recently used idle databases while more than MaxOpen
@@ -311,7 +337,7 @@ func (m *Manager) evict() {
 		}
 	}
 	m.mu.Unlock()
-	closeAll(victims)
+	m.closeAll(victims)
 }
 
 // reap closes databases idle for longer than the idle timeout.
@@ -340,12 +366,12 @@ func (m *Manager) closeIdle(before time.Time) {
 		}
 	}
 	m.mu.Unlock()
-	closeAll(victims)
+	m.closeAll(victims)
 }
 
-func closeAll(dbs []*tenantDB) {
+func (m *Manager) closeAll(dbs []*tenantDB) {
 	for _, db := range dbs {
-		db.close()
+		m.closeDropped(db)
 	}
 }
 
@@ -369,7 +395,7 @@ func (m *Manager) Delete(ctx context.Context, id string) error {
 	}
 	m.mu.Unlock()
 	if victim != nil {
-		victim.close()
+		m.closeDropped(victim)
 	}
 	dir := filepath.Dir(tenantPath(m.eng.dataDir, id))
 	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
@@ -399,7 +425,7 @@ func (m *Manager) Close() error {
 	m.mu.Unlock()
 	close(m.stop)
 	<-m.done
-	closeAll(victims)
+	m.closeAll(victims)
 	return nil
 }
 
