@@ -65,7 +65,7 @@ func BenchmarkAssembleHTTP(b *testing.B) {
 		dir := b.TempDir()
 		tc := startBenchServer(b, dir)
 		// resetZones, without saving the config in the user's config directory.
-		b.Cleanup(func() { tc.InitServer("{\n\tadmin localhost:2999\n\tpersist_config off\n}\n", "caddyfile") })
+		b.Cleanup(func() { tc.InitServer("{\n\tadmin "+testAdminAddr+"\n\tpersist_config off\n}\n", "caddyfile") })
 		tenantID, key := enterpriseTenant(b)
 
 		start := time.Now()
@@ -111,8 +111,8 @@ func startBenchServer(b *testing.B, dataDir string) *caddytest.Tester {
 		b.Fatal(err)
 	}
 	for k, v := range map[string]string{
-		"CONTEXTLITE_ADMIN": "localhost:2999", "CONTEXTLITE_DATA": dataDir, "CONTEXTLITE_DOMAIN": "localhost",
-		"CONTEXTLITE_HTTP_PORT": "9080", "CONTEXTLITE_HTTPS_PORT": testHTTPSPort,
+		"CONTEXTLITE_ADMIN": testAdminAddr, "CONTEXTLITE_DATA": dataDir, "CONTEXTLITE_DOMAIN": "localhost",
+		"CONTEXTLITE_HTTP_PORT": testHTTPPort, "CONTEXTLITE_HTTPS_PORT": testHTTPSPort,
 	} {
 		b.Setenv(k, v)
 	}

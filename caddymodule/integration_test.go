@@ -17,13 +17,6 @@ import (
 	_ "github.com/mholt/caddy-ratelimit"
 )
 
-// The integration tests run the project's Caddyfile in-process with
-// caddytest, whose admin endpoint is localhost:2999, on these ports.
-const (
-	testHTTPSPort = "9443"
-	testBase      = "https://localhost:" + testHTTPSPort
-)
-
 // signupsPerMinute is the per-IP signup limit of the tests; every signup
 // of the package counts against it.
 var signupsPerMinute = "1000"
@@ -46,8 +39,8 @@ func startServerWith(t *testing.T, dataDir, dsn, extra string) *caddytest.Tester
 		t.Fatal(err)
 	}
 	for k, v := range map[string]string{
-		"CONTEXTLITE_ADMIN": "localhost:2999", "CONTEXTLITE_DATA": dataDir, "CONTEXTLITE_DOMAIN": "localhost",
-		"CONTEXTLITE_HTTP_PORT": "9080", "CONTEXTLITE_HTTPS_PORT": testHTTPSPort, "CONTEXTLITE_SIGNUPS_PER_MINUTE": signupsPerMinute,
+		"CONTEXTLITE_ADMIN": testAdminAddr, "CONTEXTLITE_DATA": dataDir, "CONTEXTLITE_DOMAIN": "localhost",
+		"CONTEXTLITE_HTTP_PORT": testHTTPPort, "CONTEXTLITE_HTTPS_PORT": testHTTPSPort, "CONTEXTLITE_SIGNUPS_PER_MINUTE": signupsPerMinute,
 		"CONTEXTLITE_DATABASE_URL": dsn, "CONTEXTLITE_IP_RATE": ipRate, "CONTEXTLITE_USAGE_SHIP_INTERVAL": "100ms",
 	} {
 		t.Setenv(k, v)
@@ -320,7 +313,7 @@ func TestReloadKeepsSharedState(t *testing.T) {
 // keeps a zone's limiters while any config uses it, so the next test
 // starts with fresh ones. It also closes the shared state.
 func resetZones(tc *caddytest.Tester) {
-	tc.InitServer("{\n\tadmin localhost:2999\n}\n", "caddyfile")
+	tc.InitServer("{\n\tadmin "+testAdminAddr+"\n}\n", "caddyfile")
 }
 
 func TestSignupRateLimited(t *testing.T) {

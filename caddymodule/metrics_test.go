@@ -22,7 +22,7 @@ var labelPair = regexp.MustCompile(`(\w+)="((?:[^"\\]|\\.)*)"`)
 // scrape reads the Prometheus text format from Caddy's admin /metrics.
 func scrape(t *testing.T) []series {
 	t.Helper()
-	resp, err := http.Get("http://localhost:2999/metrics")
+	resp, err := http.Get("http://" + testAdminAddr + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,8 +21,8 @@ import (
 // :9083; and that chain ending in the API on :9082. The limits are high
 // enough never to refuse the load.
 const overheadConfig = `{
-	admin localhost:2999
-	http_port 9080
+	admin %[3]s
+	http_port %[4]s
 	auto_https off
 	contextlite {
 		domain localhost
@@ -138,7 +138,7 @@ func get(client *http.Client, url, key string) error {
 func BenchmarkGatewayOverhead(b *testing.B) {
 	dir := b.TempDir()
 	tc := caddytest.NewTester(b)
-	tc.InitServer(fmt.Sprintf(overheadConfig, dir, overheadChain), "caddyfile")
+	tc.InitServer(fmt.Sprintf(overheadConfig, dir, overheadChain, testAdminAddr, testHTTPPort), "caddyfile")
 	b.Cleanup(func() { resetZones(tc) })
 	key := benchTenant(b)
 
