@@ -18,22 +18,49 @@ const maxTermLen = 64
 func analyze(text string, emit func(term []byte)) {
 	var w wordAnalyzer
 	for i := 0; i < len(text); {
-		r, size := utf8.DecodeRuneInString(text[i:])
-		if !isWordRune(r) {
+		if c := text[i]; c < utf8.RuneSelf && !asciiWord[c] {
+			i++
+			continue
+		}
+		j, ascii := wordEnd(text, i)
+		if j == i {
+			_, size := utf8.DecodeRuneInString(text[i:])
 			i += size
 			continue
 		}
-		j := i + size
-		for j < len(text) {
-			r, size := utf8.DecodeRuneInString(text[j:])
-			if !isWordRune(r) {
-				break
-			}
-			j += size
-		}
-		w.analyze(text[i:j], emit)
+		w.analyze(text[i:j], ascii, emit)
 		i = j
 	}
+}
+
+// asciiWord marks the ASCII bytes that belong to words.
+var asciiWord = func() (t [utf8.RuneSelf]bool) {
+	for c := range t {
+		t[c] = isWordRune(rune(c))
+	}
+	return t
+}()
+
+// wordEnd returns the end of the word that starts at i (i itself when
+// none does) and whether the word is all ASCII.
+func wordEnd(text string, i int) (int, bool) {
+	ascii := true
+	for i < len(text) {
+		if c := text[i]; c < utf8.RuneSelf {
+			if !asciiWord[c] {
+				break
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(text[i:])
+		if !isWordRune(r) {
+			break
+		}
+		ascii = false
+		i += size
+	}
+	return i, ascii
 }
 
 func isWordRune(r rune) bool {
@@ -48,7 +75,8 @@ type wordAnalyzer struct {
 }
 
 // analyze emits the whole word and, for compound identifiers, its parts.
-func (w *wordAnalyzer) analyze(word string, emit func([]byte)) {
+// An all-ASCII word takes a path without Unicode tables.
+func (w *wordAnalyzer) analyze(word string, ascii bool, emit func([]byte)) {
 	if len(word) > maxTermLen {
 		return
 	}
@@ -58,7 +86,11 @@ func (w *wordAnalyzer) analyze(word string, emit func([]byte)) {
 	}
 	emit(w.buf)
 	w.parts = w.parts[:0]
-	splitIdentifier(word, func(part string) { w.parts = append(w.parts, part) })
+	if ascii {
+		w.parts = appendASCIIParts(w.parts, word)
+	} else {
+		splitIdentifier(word, func(part string) { w.parts = append(w.parts, part) })
+	}
 	if len(w.parts) < 2 {
 		return
 	}
@@ -98,6 +130,37 @@ func splitIdentifier(word string, emit func(string)) {
 		emit(word[start:])
 	}
 }
+
+// appendASCIIParts appends the parts of an ASCII identifier, split as
+// splitIdentifier splits it.
+func appendASCIIParts(parts []string, word string) []string {
+	start := -1
+	prev := byte(0)
+	for i := 0; i < len(word); i++ {
+		c := word[i]
+		switch {
+		case c == '_':
+			if start >= 0 {
+				parts = append(parts, word[start:i])
+			}
+			start = -1
+		case start < 0:
+			start = i
+		case isUpper(c) && (isLower(prev) || isDigit(prev) || isUpper(prev) && i+1 < len(word) && isLower(word[i+1])):
+			parts = append(parts, word[start:i])
+			start = i
+		}
+		prev = c
+	}
+	if start >= 0 {
+		parts = append(parts, word[start:])
+	}
+	return parts
+}
+
+func isUpper(c byte) bool { return 'A' <= c && c <= 'Z' }
+func isLower(c byte) bool { return 'a' <= c && c <= 'z' }
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 // boundary reports whether a new identifier part starts at r.
 func boundary(prev, r rune, rest string) bool {

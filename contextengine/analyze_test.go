@@ -1,6 +1,8 @@
 package contextengine
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -47,4 +49,29 @@ func analyzedText(text string) string {
 		b.Write(term)
 	})
 	return b.String()
+}
+
+// TestASCIIPartsMatchSplitIdentifier checks the ASCII fast path against
+// the general splitter on every word of this package's sources and on
+// edge cases.
+func TestASCIIPartsMatchSplitIdentifier(t *testing.T) {
+	words := []string{"A", "AB", "ABc", "aB", "a1B", "_", "__x__", "X_Y", "HTTPServer2", "IOError", "a__b", "9Lives", "ABCDef_GHi"}
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		words = append(words, strings.FieldsFunc(string(b), func(r rune) bool { return !isWordRune(r) })...)
+	}
+	for _, w := range words {
+		var want []string
+		splitIdentifier(w, func(p string) { want = append(want, p) })
+		if got := appendASCIIParts(nil, w); !slices.Equal(got, want) {
+			t.Fatalf("appendASCIIParts(%q) = %q, splitIdentifier gives %q", w, got, want)
+		}
+	}
 }

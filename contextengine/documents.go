@@ -172,10 +172,11 @@ func (db *tenantDB) prepare(doc NewDocument) prepared {
 func prepareChunks(tokens TokenCounter, docPath, language, content string) ([]preparedChunk, int) {
 	starts := lineStarts(content)
 	var out []preparedChunk
+	var bags bagScratch
 	total := 0
 	for _, c := range ChunkDocument(docPath, language, content) {
 		pc := preparedChunk{Chunk: c, startByte: starts[c.StartLine-1], tokens: tokens.Count(c.Text)}
-		pc.terms = bagOf(c.Text)
+		pc.terms = bags.bag(c.Text)
 		total += pc.tokens
 		out = append(out, pc)
 	}
@@ -271,16 +272,38 @@ type termBag struct {
 
 // bagOf analyses text into a termBag.
 func bagOf(text string) termBag {
+	var s bagScratch
+	return s.bag(text)
+}
+
+// bagScratch is what bags of one document share: the term index of the
+// bag being built, cleared per text, and the strings of the terms seen so
+// far, so a term repeated across chunks is allocated once.
+type bagScratch struct {
+	at    map[string]int
+	names map[string]string
+}
+
+// bag analyses text into a termBag.
+func (s *bagScratch) bag(text string) termBag {
+	if s.at == nil {
+		s.at = make(map[string]int, len(text)/16)
+		s.names = make(map[string]string, len(text)/16)
+	}
+	clear(s.at)
 	var b termBag
-	at := make(map[string]int, len(text)/16)
 	analyze(text, func(term []byte) {
 		b.length++
-		if i, ok := at[string(term)]; ok {
+		if i, ok := s.at[string(term)]; ok {
 			b.counts[i]++
 			return
 		}
-		t := string(term)
-		at[t] = len(b.terms)
+		t, ok := s.names[string(term)]
+		if !ok {
+			t = string(term)
+			s.names[t] = t
+		}
+		s.at[t] = len(b.terms)
 		b.terms = append(b.terms, t)
 		b.counts = append(b.counts, 1)
 	})
