@@ -106,7 +106,7 @@ func (t *Tenant) AddBatch(ctx context.Context, docs []NewDocument) ([]AddResult,
 				return err
 			}
 		}
-		return nil
+		return w.chunks.flush(ctx)
 	})
 	if err != nil {
 		return nil, err
@@ -207,39 +207,79 @@ func setDeclarations(chunks []preparedChunk) {
 
 // chunkInserter stores chunks in a write transaction, numbering them
 // itself from the table's sequence: ids are never reused, and a plain
-// insert costs less than one returning its id.
+// insert costs less than one returning its id. It buffers rows and stores
+// chunksPerInsert of them per statement; flush stores the rest, and must run
+// before the transaction reads or deletes chunks and before it commits.
 type chunkInserter struct {
-	stmt *sql.Stmt
+	tx   *sql.Tx
+	many *sql.Stmt // chunksPerInsert rows
+	one  *sql.Stmt
 	next uint32
+	args []any // buffered rows, chunkColumns values each
 }
 
+const (
+	chunkColumns    = 13
+	chunksPerInsert = 32
+)
+
 func newChunkInserter(ctx context.Context, tx *sql.Tx) (*chunkInserter, error) {
-	ci := &chunkInserter{}
+	ci := &chunkInserter{tx: tx}
 	err := tx.QueryRowContext(ctx, `SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'chunks'), 0) + 1`).Scan(&ci.next)
 	if err != nil {
 		return nil, fmt.Errorf("chunk ids: %w", err)
 	}
-	ci.stmt, err = tx.PrepareContext(ctx, `INSERT INTO chunks (id, doc_seq, start_line, end_line, start_byte, end_byte,
-		decl_start, decl_end, decl_start_byte, decl_end_byte, decl_tokens, length, tokens)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
+	if ci.one, err = tx.PrepareContext(ctx, chunkInsert(1)); err != nil {
+		return nil, fmt.Errorf("prepare chunk insert: %w", err)
+	}
+	if ci.many, err = tx.PrepareContext(ctx, chunkInsert(chunksPerInsert)); err != nil {
+		ci.one.Close()
 		return nil, fmt.Errorf("prepare chunk insert: %w", err)
 	}
 	return ci, nil
 }
 
-func (ci *chunkInserter) close() { ci.stmt.Close() }
+// chunkInsert returns an insert statement for n chunk rows.
+func chunkInsert(n int) string {
+	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", chunkColumns), ", ") + ")"
+	return `INSERT INTO chunks (id, doc_seq, start_line, end_line, start_byte, end_byte,
+		decl_start, decl_end, decl_start_byte, decl_end_byte, decl_tokens, length, tokens)
+		VALUES ` + strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
+}
 
-// insert stores chunk c of document seq and returns its id.
+func (ci *chunkInserter) close() {
+	ci.one.Close()
+	ci.many.Close()
+}
+
+// insert buffers chunk c of document seq and returns its id.
 func (ci *chunkInserter) insert(ctx context.Context, seq int64, c *preparedChunk) (uint32, error) {
 	id, d := ci.next, c.decl
-	_, err := ci.stmt.ExecContext(ctx, id, seq, c.StartLine, c.EndLine, c.startByte, c.startByte+len(c.Text),
-		d.startLine, d.endLine, d.startByte, d.endByte, d.tokens, c.terms.length, c.tokens)
-	if err != nil {
-		return 0, fmt.Errorf("insert chunk: %w", err)
-	}
 	ci.next++
-	return id, nil
+	ci.args = append(ci.args, id, seq, c.StartLine, c.EndLine, c.startByte, c.startByte+len(c.Text),
+		d.startLine, d.endLine, d.startByte, d.endByte, d.tokens, c.terms.length, c.tokens)
+	if len(ci.args) < chunksPerInsert*chunkColumns {
+		return id, nil
+	}
+	return id, ci.flush(ctx)
+}
+
+// flush stores the buffered rows.
+func (ci *chunkInserter) flush(ctx context.Context) error {
+	args := ci.args
+	for len(args) > 0 {
+		st, n := ci.one, chunkColumns
+		if len(args) >= chunksPerInsert*chunkColumns {
+			st, n = ci.many, chunksPerInsert*chunkColumns
+		}
+		if _, err := st.ExecContext(ctx, args[:n]...); err != nil {
+			return fmt.Errorf("insert chunks: %w", err)
+		}
+		args = args[n:]
+	}
+	clear(ci.args)
+	ci.args = ci.args[:0]
+	return nil
 }
 
 func (db *tenantDB) validate(doc *NewDocument) error {
@@ -459,6 +499,9 @@ func (w *docWriter) put(ctx context.Context, p *prepared) (AddResult, error) {
 	delta := int64(len(p.doc.Content)) - size
 	if err := w.change.fits(*w.base, w.limits, 0, delta); err != nil {
 		return AddResult{ID: id, Err: err}, nil
+	}
+	if err := w.chunks.flush(ctx); err != nil {
+		return AddResult{}, err
 	}
 	if err := w.change.index.deleteChunks(w.tx.QueryContext(ctx, `DELETE FROM chunks WHERE doc_seq = ? RETURNING id`, seq)); err != nil {
 		return AddResult{}, err

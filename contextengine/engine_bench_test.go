@@ -192,7 +192,7 @@ func writePrepared(b *testing.B, tn *Tenant, preps []prepared) {
 				return err
 			}
 		}
-		return nil
+		return w.chunks.flush(ctx)
 	})
 	if err != nil {
 		b.Fatal(err)

@@ -30,6 +30,9 @@ func reindex(ctx context.Context, tx *sql.Tx, eng *engineConfig) error {
 			}
 			after = d.seq
 		}
+		if err := ins.flush(ctx); err != nil {
+			return fmt.Errorf("reindex: %w", err)
+		}
 		if err := c.flush(ctx, tx, ix); err != nil {
 			return fmt.Errorf("reindex: %w", err)
 		}
