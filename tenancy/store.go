@@ -14,6 +14,7 @@ var (
 	ErrSlugTaken      = errors.New("slug already taken")
 	ErrReservedSlug   = errors.New("reserved slug")
 	ErrInvalidSlug    = errors.New("invalid slug")
+	ErrInvalidCompany = errors.New("invalid company name")
 	ErrMalformedKey   = errors.New("malformed API key")
 	ErrInvalidKey     = errors.New("invalid API key")
 	ErrKeyRevoked     = errors.New("API key revoked")
@@ -27,7 +28,8 @@ var (
 // Store keeps the control plane's records. Implementations are safe for
 // concurrent use.
 type Store interface {
-	// CreateTenant adds t; ErrSlugTaken if its slug is in use. Zero
+	// CreateTenant adds t; ErrSlugTaken if its slug is in use as a slug
+	// or as another tenant's id. Zero
 	// CreatedAt and UpdatedAt are set to now.
 	CreateTenant(ctx context.Context, t Tenant) error
 	// Tenant returns the tenant with id; ErrNotFound if there is none.
