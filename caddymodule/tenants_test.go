@@ -1,8 +1,15 @@
 package caddymodule
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/json"
 	"net/http"
 	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2/caddytest"
+	"github.com/golang-jwt/jwt/v5"
 )
 
 // Company names with control characters, and ones whose slug would read
@@ -16,4 +23,74 @@ func TestSignupRefusesBadCompanyNames(t *testing.T) {
 			t.Errorf("signup of %q: %+v, want invalid_company", company, e)
 		}
 	}
+}
+
+// bearerCall sends a GET with an Authorization: Bearer token and returns
+// the status and the error code of the answer.
+func bearerCall(t *testing.T, tc *caddytest.Tester, url, token string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := tc.Client.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	var e errorCode
+	json.NewDecoder(resp.Body).Decode(&e)
+	return resp.StatusCode, e.Error.Code
+}
+
+// Suspending and reactivating a tenant through the operator API applies
+// to its JWT callers at the next request, not after the tenant cache's
+// 30 s; a suspended tenant whose certificate was never issued still gets
+// one, and its callers read 403 tenant_suspended instead of a TLS alert.
+func TestSuspensionReachesJWTCallersAndTLSAtOnce(t *testing.T) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwks := writeJWKS(t, key, "k1")
+	t.Setenv("CONTEXTLITE_ADMIN_TOKEN", "op-secret-token")
+	tc := startServer(t, t.TempDir(), "\t\tjwt_issuer https://issuer.test/ {\n\t\t\tjwks_file "+jwks+"\n\t\t\taudience contextlite\n\t\t\ttenant_claim tenant\n\t\t}\n")
+	acme := signup(t, tc, "JwtCo")
+	sleepy := signup(t, tc, "SleepyCo") // never called: no certificate yet
+	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims{"iss": "https://issuer.test/", "aud": "contextlite",
+		"sub": "user-1", "tenant": acme.Slug, "exp": time.Now().Add(time.Hour).Unix()})
+	tok.Header["kid"] = "k1"
+	token, err := tok.SignedString(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	usage := acme.URL + "/api/v1/usage"
+	setStatus := func(id, status string) {
+		t.Helper()
+		if code, body := operatorCall(t, tc.Client, "PUT", "/admin/v1/tenants/"+id+"/status", "op-secret-token", `{"status": "`+status+`"}`); code != http.StatusOK {
+			t.Fatalf("set status %s: %d %s", status, code, body)
+		}
+	}
+
+	if status, code := bearerCall(t, tc, usage, token); status != http.StatusOK {
+		t.Fatalf("JWT caller before suspension: %d %s", status, code)
+	}
+	setStatus(acme.TenantID, "suspended")
+	if status, code := bearerCall(t, tc, usage, token); status != http.StatusForbidden || code != "tenant_suspended" {
+		t.Fatalf("JWT caller right after suspension: %d %s, want 403 tenant_suspended", status, code)
+	}
+	setStatus(acme.TenantID, "active")
+	if status, code := bearerCall(t, tc, usage, token); status != http.StatusOK {
+		t.Fatalf("JWT caller right after reactivation: %d %s, want 200", status, code)
+	}
+
+	setStatus(sleepy.TenantID, "suspended")
+	var e errorCode
+	call(t, tc, "GET", sleepy.URL+"/api/v1/usage", sleepy.APIKey, nil, http.StatusForbidden, &e)
+	if e.Error.Code != "tenant_suspended" {
+		t.Fatalf("suspended tenant's first handshake and call: %+v, want tenant_suspended", e)
+	}
+	setStatus(sleepy.TenantID, "active")
+	call(t, tc, "GET", sleepy.URL+"/api/v1/usage", sleepy.APIKey, nil, http.StatusOK, nil)
 }
