@@ -94,3 +94,37 @@ func TestSuspensionReachesJWTCallersAndTLSAtOnce(t *testing.T) {
 	setStatus(sleepy.TenantID, "active")
 	call(t, tc, "GET", sleepy.URL+"/api/v1/usage", sleepy.APIKey, nil, http.StatusOK, nil)
 }
+
+// The operator API names tenants by slug as well as by id.
+func TestOperatorAPIAcceptsSlugs(t *testing.T) {
+	t.Setenv("CONTEXTLITE_ADMIN_TOKEN", "op-secret-token")
+	tc := startServer(t, t.TempDir(), "")
+	acme := signup(t, tc, "SlugOpCo")
+	var got struct {
+		ID     string `json:"id"`
+		Tier   string `json:"tier"`
+		Status string `json:"status"`
+	}
+	for _, ref := range []string{acme.TenantID, acme.Slug} {
+		status, body := operatorCall(t, tc.Client, "GET", "/admin/v1/tenants/"+ref, "op-secret-token", "")
+		if err := json.Unmarshal(body, &got); status != http.StatusOK || err != nil || got.ID != acme.TenantID {
+			t.Fatalf("GET tenant %q: %d %s", ref, status, body)
+		}
+	}
+	status, body := operatorCall(t, tc.Client, "PUT", "/admin/v1/tenants/"+acme.Slug+"/tier", "op-secret-token", `{"tier": "pro"}`)
+	if err := json.Unmarshal(body, &got); status != http.StatusOK || err != nil || got.ID != acme.TenantID || got.Tier != "pro" {
+		t.Fatalf("set tier by slug: %d %s", status, body)
+	}
+	status, body = operatorCall(t, tc.Client, "PUT", "/admin/v1/tenants/"+acme.Slug+"/status", "op-secret-token", `{"status": "suspended"}`)
+	if err := json.Unmarshal(body, &got); status != http.StatusOK || err != nil || got.Status != "suspended" {
+		t.Fatalf("suspend by slug: %d %s", status, body)
+	}
+	var e errorCode
+	call(t, tc, "GET", acme.URL+"/api/v1/usage", acme.APIKey, nil, http.StatusForbidden, &e)
+	if e.Error.Code != "tenant_suspended" {
+		t.Fatalf("after suspension by slug: %+v", e)
+	}
+	if status, body := operatorCall(t, tc.Client, "PUT", "/admin/v1/tenants/no-such-slug/status", "op-secret-token", `{"status": "active"}`); status != http.StatusNotFound {
+		t.Fatalf("unknown slug: %d %s", status, body)
+	}
+}
