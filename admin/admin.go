@@ -64,10 +64,21 @@ func (c *Console) tenant(ctx context.Context, ref string) (tenancy.Tenant, error
 	return t, err
 }
 
-// CreateTenant signs a tenant up and prints it with its first key.
-func (c *Console) CreateTenant(ctx context.Context, email, company, tier string) error {
+// ErrEmailTaken is returned by CreateTenant when a tenant that is not
+// deleted already has the email address.
+var ErrEmailTaken = errors.New("a tenant with this email exists")
+
+// CreateTenant signs a tenant up and prints it with its first key. It
+// refuses an email that a tenant not deleted already has (compared
+// without regard to case), unless force is set.
+func (c *Console) CreateTenant(ctx context.Context, email, company, tier string, force bool) error {
 	if _, ok := c.Service.Tiers.Get(tier); !ok {
 		return fmt.Errorf("unknown tier %q (have %s)", tier, strings.Join(tenancy.TierOrder(), ", "))
+	}
+	if !force {
+		if err := c.checkEmailFree(ctx, email); err != nil {
+			return err
+		}
 	}
 	res, err := c.Service.Signup(ctx, email, company)
 	if err != nil {
@@ -80,6 +91,22 @@ func (c *Console) CreateTenant(ctx context.Context, email, company, tier string)
 		res.Tenant.Tier = tier
 	}
 	return c.print(map[string]any{"tenant": res.Tenant, "api_key": res.APIKey})
+}
+
+// checkEmailFree returns ErrEmailTaken, naming the tenant, if a tenant
+// that is not deleted has email.
+func (c *Console) checkEmailFree(ctx context.Context, email string) error {
+	ts, err := c.Service.Store.Tenants(ctx)
+	if err != nil {
+		return err
+	}
+	email = strings.TrimSpace(email)
+	for _, t := range ts {
+		if t.Status != tenancy.StatusDeleted && strings.EqualFold(t.Email, email) {
+			return fmt.Errorf("%w: %s (slug %s); pass --force to create another", ErrEmailTaken, t.ID, t.Slug)
+		}
+	}
+	return nil
 }
 
 // ListTenants prints every tenant, one a line.

@@ -1,15 +1,22 @@
 package caddymodule
 
 import (
+	"bytes"
+	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
+	"errors"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/caddyserver/caddy/v2/caddytest"
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/spf13/cobra"
+
+	"github.com/contextlite/cloud/admin"
 )
 
 // Company names with control characters, and ones whose slug would read
@@ -126,5 +133,39 @@ func TestOperatorAPIAcceptsSlugs(t *testing.T) {
 	}
 	if status, body := operatorCall(t, tc.Client, "PUT", "/admin/v1/tenants/no-such-slug/status", "op-secret-token", `{"status": "active"}`); status != http.StatusNotFound {
 		t.Fatalf("unknown slug: %d %s", status, body)
+	}
+}
+
+// runCommand runs a subcommand tree set up by setup (as the binary's
+// `contextlite <name>` would) with args, and returns what it printed.
+func runCommand(t *testing.T, setup func(*cobra.Command), args ...string) (string, error) {
+	t.Helper()
+	root := &cobra.Command{Use: "contextlite-test", SilenceUsage: true, SilenceErrors: true}
+	setup(root)
+	var out bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&out)
+	root.SetArgs(args)
+	err := root.ExecuteContext(context.Background())
+	return out.String(), err
+}
+
+// `contextlite tenant create` refuses a second tenant with the same email
+// unless --force is given.
+func TestTenantCreateRefusesDuplicateEmail(t *testing.T) {
+	dir := t.TempDir()
+	create := func(company string, extra ...string) (string, error) {
+		return runCommand(t, tenantCommands, append([]string{"create", "--data-dir", dir, "--dsn", "",
+			"--email", "ops@dup.test", "--company", company}, extra...)...)
+	}
+	if out, err := create("DupCo"); err != nil {
+		t.Fatalf("first tenant: %v\n%s", err, out)
+	}
+	out, err := create("DupCo Two")
+	if !errors.Is(err, admin.ErrEmailTaken) || !strings.Contains(err.Error(), "--force") {
+		t.Fatalf("second tenant with the email: %v\n%s", err, out)
+	}
+	if out, err := create("DupCo Two", "--force"); err != nil || !strings.Contains(out, `"slug": "dupco-two"`) {
+		t.Fatalf("forced: %v\n%s", err, out)
 	}
 }
