@@ -8,11 +8,14 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/caddyserver/caddy/v2/caddytest"
+	caddycmd "github.com/caddyserver/caddy/v2/cmd"
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/spf13/cobra"
 
@@ -167,5 +170,45 @@ func TestTenantCreateRefusesDuplicateEmail(t *testing.T) {
 	}
 	if out, err := create("DupCo Two", "--force"); err != nil || !strings.Contains(out, `"slug": "dupco-two"`) {
 		t.Fatalf("forced: %v\n%s", err, out)
+	}
+}
+
+// `contextlite restore --tenant` takes a slug as well as an id.
+func TestRestoreTenantBySlug(t *testing.T) {
+	dir, backupDir := t.TempDir(), filepath.Join(t.TempDir(), "b1")
+	out, err := runCommand(t, tenantCommands, "create", "--data-dir", dir, "--dsn", "", "--email", "ops@restoreco.test", "--company", "RestoreCo")
+	if err != nil {
+		t.Fatalf("create: %v\n%s", err, out)
+	}
+	var created struct {
+		Tenant struct {
+			ID string `json:"id"`
+		} `json:"tenant"`
+	}
+	if err := json.Unmarshal([]byte(out), &created); err != nil {
+		t.Fatal(err)
+	}
+	commands := caddycmd.Commands()
+	if out, err := runCommand(t, commands["backup"].CobraFunc, "--data-dir", dir, "--to", backupDir); err != nil {
+		t.Fatalf("backup: %v\n%s", err, out)
+	}
+	db := filepath.Join(dir, "tenants", created.Tenant.ID, "context.db")
+	if err := os.Remove(db); err != nil {
+		t.Fatal(err)
+	}
+	restore := func(tenant string) (string, error) {
+		return runCommand(t, commands["restore"].CobraFunc, "--data-dir", dir, "--dsn", "", "--from", backupDir, "--tenant", tenant)
+	}
+	if out, err := restore("no-such-slug"); err == nil || !strings.Contains(err.Error(), "no-such-slug") {
+		t.Fatalf("restore of an unknown slug: %v\n%s", err, out)
+	}
+	if out, err := restore("restoreco"); err != nil {
+		t.Fatalf("restore by slug: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(db); err != nil {
+		t.Fatalf("tenant database not restored: %v", err)
+	}
+	if out, err := restore(created.Tenant.ID); err != nil {
+		t.Fatalf("restore by id: %v\n%s", err, out)
 	}
 }
