@@ -207,8 +207,11 @@ func (r *Resolver) otherTenantsDomain(ctx context.Context, host, tenantID string
 }
 
 // HostAllowed reports whether host is the apex domain, the subdomain of
-// an active tenant or the verified domain of an active pro or enterprise
-// tenant, so a certificate may be issued for it.
+// a tenant that is not deleted or the verified domain of a pro or
+// enterprise tenant that is not deleted, so a certificate may be issued
+// for it. Suspended tenants keep getting certificates, so that their
+// callers read the 402 or 403 answer that says why instead of a TLS
+// alert.
 func (r *Resolver) HostAllowed(ctx context.Context, host string) error {
 	if normalizeHost(host) == strings.ToLower(r.Domain) {
 		return nil
@@ -218,14 +221,20 @@ func (r *Resolver) HostAllowed(ctx context.Context, host string) error {
 		return r.customDomainAllowed(ctx, normalizeHost(host))
 	}
 	t, err := r.Tenants.TenantBySlug(ctx, sub)
-	if errors.Is(err, tenancy.ErrNotFound) || err == nil && t.Status != tenancy.StatusActive {
+	if errors.Is(err, tenancy.ErrNotFound) || err == nil && !served(t) {
 		return fmt.Errorf("%w: %s", ErrUnknownHost, host)
 	}
 	return err
 }
 
-// customDomainAllowed allows the verified domain of an active pro or
-// enterprise tenant.
+// served reports whether t's hosts get certificates: it is active or
+// suspended, not deleted.
+func served(t tenancy.Tenant) bool {
+	return t.Status == tenancy.StatusActive || t.Status == tenancy.StatusSuspended
+}
+
+// customDomainAllowed allows the verified domain of a pro or enterprise
+// tenant that is not deleted.
 func (r *Resolver) customDomainAllowed(ctx context.Context, host string) error {
 	if r.Domains == nil || strings.HasSuffix(host, "."+strings.ToLower(r.Domain)) {
 		return fmt.Errorf("%w: %s", ErrUnknownHost, host)
@@ -241,7 +250,7 @@ func (r *Resolver) customDomainAllowed(ctx context.Context, host string) error {
 	if err != nil {
 		return err
 	}
-	if t.Status != tenancy.StatusActive || !domains.Eligible(t.Tier) {
+	if !served(t) || !domains.Eligible(t.Tier) {
 		return fmt.Errorf("%w: %s", ErrUnknownHost, host)
 	}
 	return nil

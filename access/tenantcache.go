@@ -20,9 +20,10 @@ const tenantMaxStale = time.Hour
 // before the store is tried again, so requests do not all wait on it.
 const tenantStaleRetry = 5 * time.Second
 
-// tenantCache keeps tenants found by id or slug for a short time, so JWT
-// callers cost no control-plane round trip per request.
-type tenantCache struct {
+// TenantCache keeps tenants found by id or slug for a short time, so JWT
+// callers cost no control-plane round trip per request. It is a
+// TenantFinder, safe for concurrent use.
+type TenantCache struct {
 	finder TenantFinder
 	ttl    time.Duration
 	now    func() time.Time
@@ -40,24 +41,25 @@ type cachedTenant struct {
 }
 
 // CacheTenants returns a TenantFinder that remembers what f finds for ttl.
-// Changes to a tenant (tier, status) reach callers within ttl. While f
-// fails (other than with tenancy.ErrNotFound), what it found before keeps
-// serving for up to an hour past ttl.
-func CacheTenants(f TenantFinder, ttl time.Duration) TenantFinder {
-	return &tenantCache{finder: f, ttl: ttl, now: time.Now, entries: make(map[string]cachedTenant)}
+// Changes to a tenant (tier, status) reach callers within ttl, or at once
+// when Forget is called for it. While f fails (other than with
+// tenancy.ErrNotFound), what it found before keeps serving for up to an
+// hour past ttl.
+func CacheTenants(f TenantFinder, ttl time.Duration) *TenantCache {
+	return &TenantCache{finder: f, ttl: ttl, now: time.Now, entries: make(map[string]cachedTenant)}
 }
 
 // Tenant finds a tenant by id.
-func (c *tenantCache) Tenant(ctx context.Context, id string) (tenancy.Tenant, error) {
+func (c *TenantCache) Tenant(ctx context.Context, id string) (tenancy.Tenant, error) {
 	return c.find("id:"+id, func() (tenancy.Tenant, error) { return c.finder.Tenant(ctx, id) })
 }
 
 // TenantBySlug finds a tenant by slug.
-func (c *tenantCache) TenantBySlug(ctx context.Context, slug string) (tenancy.Tenant, error) {
+func (c *TenantCache) TenantBySlug(ctx context.Context, slug string) (tenancy.Tenant, error) {
 	return c.find("slug:"+slug, func() (tenancy.Tenant, error) { return c.finder.TenantBySlug(ctx, slug) })
 }
 
-func (c *tenantCache) find(key string, load func() (tenancy.Tenant, error)) (tenancy.Tenant, error) {
+func (c *TenantCache) find(key string, load func() (tenancy.Tenant, error)) (tenancy.Tenant, error) {
 	now := c.now()
 	c.mu.Lock()
 	e, ok := c.entries[key]
@@ -86,11 +88,23 @@ func (c *tenantCache) find(key string, load func() (tenancy.Tenant, error)) (ten
 }
 
 // put caches e under key; a full cache starts afresh.
-func (c *tenantCache) put(key string, e cachedTenant) {
+func (c *TenantCache) put(key string, e cachedTenant) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, ok := c.entries[key]; !ok && len(c.entries) >= tenantCacheMax {
 		clear(c.entries)
 	}
 	c.entries[key] = e
+}
+
+// Forget drops what the cache holds of tenant id, under its id and its
+// slug, so that a change to it applies to the next lookup.
+func (c *TenantCache) Forget(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for key, e := range c.entries {
+		if e.t.ID == id || key == "id:"+id {
+			delete(c.entries, key)
+		}
+	}
 }

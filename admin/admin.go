@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -49,14 +51,41 @@ func Open(ctx context.Context, cfg Config, out io.Writer) (*Console, error) {
 	}}, nil
 }
 
+// TenantID returns the id of the tenant ref names: ref itself when it is
+// shaped like a tenant id, else the id of the tenant whose id or slug is
+// ref in cfg's control plane, which it opens only for that. An embedded
+// control plane that does not exist is an error, not created.
+func TenantID(ctx context.Context, cfg Config, ref string) (string, error) {
+	if tenancy.LooksLikeID(ref) {
+		return ref, nil
+	}
+	if cfg.DSN == "" {
+		if _, err := os.Stat(filepath.Join(cfg.DataDir, "control.db")); err != nil {
+			return "", fmt.Errorf("tenant %q: no control plane to find its slug in (%w); pass the tenant's id", ref, err)
+		}
+	}
+	store, err := tenancy.Open(ctx, cfg.DSN, cfg.DataDir)
+	if err != nil {
+		return "", fmt.Errorf("control plane: %w", err)
+	}
+	defer store.Close()
+	t, err := findTenant(ctx, store, ref)
+	return t.ID, err
+}
+
 // Close closes what Open opened.
 func (c *Console) Close() error { return c.close() }
 
 // tenant finds a tenant by id or slug.
 func (c *Console) tenant(ctx context.Context, ref string) (tenancy.Tenant, error) {
-	t, err := c.Service.Store.Tenant(ctx, ref)
+	return findTenant(ctx, c.Service.Store, ref)
+}
+
+// findTenant finds a tenant of store by id or slug.
+func findTenant(ctx context.Context, store tenancy.Store, ref string) (tenancy.Tenant, error) {
+	t, err := store.Tenant(ctx, ref)
 	if errors.Is(err, tenancy.ErrNotFound) {
-		t, err = c.Service.Store.TenantBySlug(ctx, ref)
+		t, err = store.TenantBySlug(ctx, ref)
 	}
 	if errors.Is(err, tenancy.ErrNotFound) {
 		return t, fmt.Errorf("no tenant with id or slug %q", ref)
@@ -64,10 +93,21 @@ func (c *Console) tenant(ctx context.Context, ref string) (tenancy.Tenant, error
 	return t, err
 }
 
-// CreateTenant signs a tenant up and prints it with its first key.
-func (c *Console) CreateTenant(ctx context.Context, email, company, tier string) error {
+// ErrEmailTaken is returned by CreateTenant when a tenant that is not
+// deleted already has the email address.
+var ErrEmailTaken = errors.New("a tenant with this email exists")
+
+// CreateTenant signs a tenant up and prints it with its first key. It
+// refuses an email that a tenant not deleted already has (compared
+// without regard to case), unless force is set.
+func (c *Console) CreateTenant(ctx context.Context, email, company, tier string, force bool) error {
 	if _, ok := c.Service.Tiers.Get(tier); !ok {
 		return fmt.Errorf("unknown tier %q (have %s)", tier, strings.Join(tenancy.TierOrder(), ", "))
+	}
+	if !force {
+		if err := c.checkEmailFree(ctx, email); err != nil {
+			return err
+		}
 	}
 	res, err := c.Service.Signup(ctx, email, company)
 	if err != nil {
@@ -80,6 +120,22 @@ func (c *Console) CreateTenant(ctx context.Context, email, company, tier string)
 		res.Tenant.Tier = tier
 	}
 	return c.print(map[string]any{"tenant": res.Tenant, "api_key": res.APIKey})
+}
+
+// checkEmailFree returns ErrEmailTaken, naming the tenant, if a tenant
+// that is not deleted has email.
+func (c *Console) checkEmailFree(ctx context.Context, email string) error {
+	ts, err := c.Service.Store.Tenants(ctx)
+	if err != nil {
+		return err
+	}
+	email = strings.TrimSpace(email)
+	for _, t := range ts {
+		if t.Status != tenancy.StatusDeleted && strings.EqualFold(t.Email, email) {
+			return fmt.Errorf("%w: %s (slug %s); pass --force to create another", ErrEmailTaken, t.ID, t.Slug)
+		}
+	}
+	return nil
 }
 
 // ListTenants prints every tenant, one a line.

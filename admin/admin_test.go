@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 
@@ -35,7 +36,7 @@ type created struct {
 func createTenant(t *testing.T, c *admin.Console, out *bytes.Buffer, email, company, tier string) created {
 	t.Helper()
 	out.Reset()
-	if err := c.CreateTenant(context.Background(), email, company, tier); err != nil {
+	if err := c.CreateTenant(context.Background(), email, company, tier, false); err != nil {
 		t.Fatalf("CreateTenant(%q, %q, %q): %v", email, company, tier, err)
 	}
 	var got created
@@ -93,10 +94,10 @@ func TestCreateTenant(t *testing.T) {
 func TestCreateTenantErrors(t *testing.T) {
 	c, out := openConsole(t)
 	ctx := context.Background()
-	if err := c.CreateTenant(ctx, "ops@acme.test", "Acme", "platinum"); err == nil || !strings.Contains(err.Error(), "unknown tier") {
+	if err := c.CreateTenant(ctx, "ops@acme.test", "Acme", "platinum", false); err == nil || !strings.Contains(err.Error(), "unknown tier") {
 		t.Errorf("CreateTenant with an unknown tier = %v, want an unknown tier error", err)
 	}
-	if err := c.CreateTenant(ctx, "not an email", "Acme", "free"); err == nil {
+	if err := c.CreateTenant(ctx, "not an email", "Acme", "free", false); err == nil {
 		t.Error("CreateTenant with a bad email succeeded")
 	}
 	ts, err := c.Service.Store.Tenants(ctx)
@@ -108,6 +109,36 @@ func TestCreateTenantErrors(t *testing.T) {
 	}
 	if out.Len() != 0 {
 		t.Errorf("failed CreateTenant calls printed %q", out)
+	}
+}
+
+// A second tenant with the same email (in any case) is refused unless
+// forced; a deleted tenant's email is free.
+func TestCreateTenantDuplicateEmail(t *testing.T) {
+	c, out := openConsole(t)
+	ctx := context.Background()
+	first := createTenant(t, c, out, "ops@acme.test", "Acme", "free")
+	if err := c.CreateTenant(ctx, " OPS@Acme.test ", "Acme Two", "free", false); !errors.Is(err, admin.ErrEmailTaken) || !strings.Contains(err.Error(), first.Tenant.Slug) {
+		t.Fatalf("second tenant with the email = %v, want ErrEmailTaken naming %s", err, first.Tenant.Slug)
+	}
+	if out.Len() != 0 {
+		t.Errorf("refused CreateTenant printed %q", out)
+	}
+	out.Reset()
+	if err := c.CreateTenant(ctx, "ops@acme.test", "Acme Two", "free", true); err != nil {
+		t.Fatalf("forced: %v", err)
+	}
+	ts, err := c.Service.Store.Tenants(ctx)
+	if err != nil || len(ts) != 2 {
+		t.Fatalf("%d tenants, %v; want 2", len(ts), err)
+	}
+	for _, tn := range ts {
+		if err := c.SetStatus(ctx, tn.Slug, tenancy.StatusDeleted); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.CreateTenant(ctx, "ops@acme.test", "Acme Three", "free", false); err != nil {
+		t.Fatalf("email of deleted tenants only: %v", err)
 	}
 }
 

@@ -85,6 +85,8 @@ func domainError(err error) error {
 		return &Error{http.StatusForbidden, "upgrade_required", err.Error()}
 	case errors.Is(err, domains.ErrInvalidDomain):
 		return &Error{http.StatusUnprocessableEntity, "invalid_request", err.Error()}
+	case errors.Is(err, domains.ErrClaimLimit):
+		return &Error{http.StatusConflict, "domain_claim_limit", err.Error()}
 	case errors.Is(err, tenancy.ErrDomainTaken):
 		return &Error{http.StatusConflict, "conflict", "another tenant has claimed this domain"}
 	case errors.Is(err, domains.ErrNotVerified):

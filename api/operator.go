@@ -17,12 +17,14 @@ import (
 type OperatorStore interface {
 	Tenants(ctx context.Context) ([]tenancy.Tenant, error)
 	Tenant(ctx context.Context, id string) (tenancy.Tenant, error)
+	TenantBySlug(ctx context.Context, slug string) (tenancy.Tenant, error)
 	SetTier(ctx context.Context, id, tier string) error
 	SetStatus(ctx context.Context, id string, s tenancy.Status) error
 }
 
 // Operator serves the operator API under /admin/v1 on the apex domain,
 // for callers that send the configured admin token as a bearer token.
+// Paths name tenants by id or slug.
 // Without a token it answers 404. Set its fields before the first request.
 type Operator struct {
 	Token  string
@@ -97,8 +99,17 @@ func (o *Operator) listTenants(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, map[string][]tenancy.Tenant{"tenants": ts})
 }
 
+// tenant finds the tenant a path names by id or, failing that, by slug.
+func (o *Operator) tenant(ctx context.Context, ref string) (tenancy.Tenant, error) {
+	t, err := o.Store.Tenant(ctx, ref)
+	if errors.Is(err, tenancy.ErrNotFound) {
+		t, err = o.Store.TenantBySlug(ctx, ref)
+	}
+	return t, err
+}
+
 func (o *Operator) getTenant(w http.ResponseWriter, r *http.Request) error {
-	t, err := o.Store.Tenant(r.Context(), r.PathValue("id"))
+	t, err := o.tenant(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -136,10 +147,14 @@ func (o *Operator) setStatus(w http.ResponseWriter, r *http.Request) error {
 	return o.change(w, r, func(ctx context.Context, id string) error { return o.Store.SetStatus(ctx, id, req.Status) })
 }
 
-// change applies fn to the tenant of the path and answers the tenant.
+// change applies fn to the tenant of the path (by id or slug) and
+// answers the tenant.
 func (o *Operator) change(w http.ResponseWriter, r *http.Request, fn func(ctx context.Context, id string) error) error {
-	id := r.PathValue("id")
-	if err := fn(r.Context(), id); err != nil {
+	t, err := o.tenant(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if err := fn(r.Context(), t.ID); err != nil {
 		return err
 	}
 	return o.getTenant(w, r)

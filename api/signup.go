@@ -108,7 +108,7 @@ func signupError(err error) error {
 	switch {
 	case errors.Is(err, tenancy.ErrInvalidEmail):
 		return &Error{Status: http.StatusUnprocessableEntity, Code: "invalid_email", Message: "email must be a valid address"}
-	case errors.Is(err, tenancy.ErrReservedSlug), errors.Is(err, tenancy.ErrInvalidSlug):
+	case errors.Is(err, tenancy.ErrReservedSlug), errors.Is(err, tenancy.ErrInvalidSlug), errors.Is(err, tenancy.ErrInvalidCompany):
 		return &Error{Status: http.StatusUnprocessableEntity, Code: "invalid_company", Message: err.Error()}
 	case errors.Is(err, tenancy.ErrSlugTaken):
 		return &Error{Status: http.StatusConflict, Code: "slug_taken", Message: "no free subdomain for this company name"}

@@ -27,9 +27,9 @@ const webhookTolerance = 300 * time.Second
 //
 // Every event is stored once. An event already processed is not applied
 // again (nil); one whose processing failed before is processed again.
-// Subscription events do not trust the payload: the subscription is read
-// again from Stripe, so events arriving late or out of order converge on
-// Stripe's current state.
+// Subscription and payment failure events do not trust the payload: the
+// subscription or invoice is read again from Stripe, so events arriving
+// late or out of order converge on Stripe's current state.
 func (b *Billing) HandleWebhook(ctx context.Context, payload []byte, signature string) error {
 	ev, err := webhook.ConstructEventWithOptions(payload, signature, b.cfg.WebhookSecret, webhook.ConstructEventOptions{
 		Tolerance:                webhookTolerance,
@@ -251,21 +251,64 @@ func (b *Billing) onInvoicePaid(ctx context.Context, ev *stripe.Event) error {
 }
 
 // onPaymentFailed starts a tenant's grace period at its first failed
-// payment; later failures do not extend it.
+// payment; later failures do not extend it. The invoice is read again
+// from Stripe first: a failure reported late, for an invoice paid or
+// voided since or of a subscription the tenant no longer has, changes
+// nothing.
 func (b *Billing) onPaymentFailed(ctx context.Context, ev *stripe.Event) error {
-	var inv stripe.Invoice
-	if err := decodeObject(ev, &inv); err != nil {
+	var obj stripe.Invoice
+	if err := decodeObject(ev, &obj); err != nil {
 		return err
 	}
-	t, ok, err := b.tenantOfCustomer(ctx, ev, customerID(inv.Customer))
+	if obj.ID == "" {
+		return fmt.Errorf("%w: %s without an invoice id", ErrInvalidEvent, ev.Type)
+	}
+	t, ok, err := b.tenantOfCustomer(ctx, ev, customerID(obj.Customer))
 	if err != nil || !ok || !t.PaymentFailedAt.IsZero() {
 		return err
+	}
+	inv, err := b.currentInvoice(ctx, obj.ID)
+	if err != nil {
+		return err
+	}
+	if why := b.settled(t, inv); why != "" {
+		b.log.Info("billing: ignoring a payment failure "+why, "event", ev.ID, "tenant", t.ID, "invoice", obj.ID)
+		return nil
 	}
 	if err := b.store.SetPaymentFailed(ctx, t.ID, b.now()); err != nil {
 		return fmt.Errorf("record payment failure of tenant %s: %w", t.ID, err)
 	}
-	b.log.Info("billing: payment failed; grace period started", "tenant", t.ID, "grace", b.cfg.GracePeriod)
+	b.log.Info("billing: payment failed; grace period started", "tenant", t.ID, "invoice", obj.ID, "grace", b.cfg.GracePeriod)
 	return nil
+}
+
+// currentInvoice re-reads invoice id from Stripe; nil when Stripe no
+// longer has it.
+func (b *Billing) currentInvoice(ctx context.Context, id string) (*stripe.Invoice, error) {
+	params := &stripe.InvoiceParams{}
+	params.Context = ctx
+	inv, err := b.sc.Invoices.Get(id, params)
+	if isNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read Stripe invoice %s: %w", id, err)
+	}
+	return inv, nil
+}
+
+// settled says why invoice inv (nil: Stripe no longer has it) owes
+// nothing that tenant t must pay now, or "" when it is still open.
+func (b *Billing) settled(t tenancy.Tenant, inv *stripe.Invoice) string {
+	switch {
+	case inv == nil:
+		return "of an invoice Stripe no longer has"
+	case inv.Status != stripe.InvoiceStatusOpen:
+		return "of an invoice that is " + string(inv.Status) + " now"
+	case inv.Subscription != nil && t.StripeSubscriptionID != "" && inv.Subscription.ID != t.StripeSubscriptionID:
+		return "of a subscription the tenant no longer has"
+	}
+	return ""
 }
 
 // onCustomerDeleted moves the tenant of a deleted customer to the free

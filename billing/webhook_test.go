@@ -309,14 +309,15 @@ func TestWebhookPaymentFailureGraceAndRecovery(t *testing.T) {
 	sub := f.subscribe(t, tn, "price_pro")
 	f.mustDeliver(t, eventPayload(t, "evt_created", stripe.EventTypeCustomerSubscriptionCreated, subscriptionObject(sub, "")))
 	failedAt := f.now
+	inv := f.fake.AddInvoice(tn.StripeCustomerID, sub.ID, "open")
 
-	f.mustDeliver(t, eventPayload(t, "evt_failed_1", stripe.EventTypeInvoicePaymentFailed, invoiceObject("in_1", tn.StripeCustomerID, sub.ID, "open")))
+	f.mustDeliver(t, eventPayload(t, "evt_failed_1", stripe.EventTypeInvoicePaymentFailed, invoiceObject(inv.ID, tn.StripeCustomerID, sub.ID, "open")))
 	if got := f.get(t, tn.ID).PaymentFailedAt; !got.Equal(failedAt) {
 		t.Fatalf("payment failed at %v, want %v", got, failedAt)
 	}
 	// A retry failing a day later does not extend the grace period.
 	f.now = failedAt.Add(24 * time.Hour)
-	f.mustDeliver(t, eventPayload(t, "evt_failed_2", stripe.EventTypeInvoicePaymentFailed, invoiceObject("in_1", tn.StripeCustomerID, sub.ID, "open")))
+	f.mustDeliver(t, eventPayload(t, "evt_failed_2", stripe.EventTypeInvoicePaymentFailed, invoiceObject(inv.ID, tn.StripeCustomerID, sub.ID, "open")))
 	if got := f.get(t, tn.ID).PaymentFailedAt; !got.Equal(failedAt) {
 		t.Fatalf("after a second failure, payment failed at %v, want still %v", got, failedAt)
 	}
@@ -340,7 +341,8 @@ func TestWebhookPaymentFailureGraceAndRecovery(t *testing.T) {
 		t.Errorf("paid-up tenant is %s, want active", got)
 	}
 
-	f.mustDeliver(t, eventPayload(t, "evt_paid", stripe.EventTypeInvoicePaid, invoiceObject("in_1", tn.StripeCustomerID, sub.ID, "paid")))
+	f.fake.SetInvoiceStatus(inv.ID, "paid")
+	f.mustDeliver(t, eventPayload(t, "evt_paid", stripe.EventTypeInvoicePaid, invoiceObject(inv.ID, tn.StripeCustomerID, sub.ID, "paid")))
 	got := f.get(t, tn.ID)
 	if got.Status != tenancy.StatusActive || !got.PaymentFailedAt.IsZero() {
 		t.Fatalf("after payment the tenant is %s with payment failed at %v, want active and cleared", got.Status, got.PaymentFailedAt)
@@ -351,6 +353,61 @@ func TestWebhookPaymentFailureGraceAndRecovery(t *testing.T) {
 	}
 	if got := f.get(t, tn.ID).Status; got != tenancy.StatusActive {
 		t.Errorf("paid-up tenant suspended again: %s", got)
+	}
+}
+
+// A payment failure delivered late, for an invoice paid since, for one of
+// a subscription the tenant no longer has, or for one Stripe does not
+// have, does not start the grace period of a paid-up tenant; the same
+// event acts once the invoice it names is open at Stripe.
+func TestWebhookLatePaymentFailureOfSettledInvoice(t *testing.T) {
+	f := newWebhookFixture(t)
+	tn := f.tenant(t, "acme")
+	old := f.subscribe(t, tn, "price_starter")
+	sub := f.subscribe(t, tn, "price_pro")
+	f.mustDeliver(t, eventPayload(t, "evt_created", stripe.EventTypeCustomerSubscriptionCreated, subscriptionObject(sub, "")))
+	paid := f.fake.AddInvoice(tn.StripeCustomerID, sub.ID, "paid")
+	oldOpen := f.fake.AddInvoice(tn.StripeCustomerID, old.ID, "open")
+	for id, payload := range map[string][]byte{
+		"evt_late_paid":    eventPayload(t, "evt_late_paid", stripe.EventTypeInvoicePaymentFailed, invoiceObject(paid.ID, tn.StripeCustomerID, sub.ID, "open")),
+		"evt_late_old_sub": eventPayload(t, "evt_late_old_sub", stripe.EventTypeInvoicePaymentFailed, invoiceObject(oldOpen.ID, tn.StripeCustomerID, old.ID, "open")),
+		"evt_late_missing": eventPayload(t, "evt_late_missing", stripe.EventTypeInvoicePaymentFailed, invoiceObject("in_missing", tn.StripeCustomerID, sub.ID, "open")),
+	} {
+		f.mustDeliver(t, payload)
+		if got := f.get(t, tn.ID).PaymentFailedAt; !got.IsZero() {
+			t.Fatalf("%s: payment failed at %v, want none: the tenant is paid up", id, got)
+		}
+		if !f.processed(t, id) {
+			t.Errorf("%s not marked processed", id)
+		}
+	}
+
+	open := f.fake.AddInvoice(tn.StripeCustomerID, sub.ID, "open")
+	f.mustDeliver(t, eventPayload(t, "evt_failed", stripe.EventTypeInvoicePaymentFailed, invoiceObject(open.ID, tn.StripeCustomerID, sub.ID, "paid")))
+	if got := f.get(t, tn.ID).PaymentFailedAt; !got.Equal(f.now) {
+		t.Errorf("payment failed at %v, want %v: the invoice is open at Stripe whatever the payload says", got, f.now)
+	}
+}
+
+// A payment failure is not recorded while its invoice cannot be read
+// again; Stripe's redelivery applies it.
+func TestWebhookPaymentFailureWaitsForStripe(t *testing.T) {
+	f := newWebhookFixture(t)
+	tn := f.tenant(t, "acme")
+	sub := f.subscribe(t, tn, "price_pro")
+	f.mustDeliver(t, eventPayload(t, "evt_created", stripe.EventTypeCustomerSubscriptionCreated, subscriptionObject(sub, "")))
+	inv := f.fake.AddInvoice(tn.StripeCustomerID, sub.ID, "open")
+	payload := eventPayload(t, "evt_failed", stripe.EventTypeInvoicePaymentFailed, invoiceObject(inv.ID, tn.StripeCustomerID, sub.ID, "open"))
+	f.fake.FailNext(1, http.StatusInternalServerError)
+	if err := f.deliver(payload); err == nil || errors.Is(err, ErrInvalidEvent) {
+		t.Fatalf("HandleWebhook with Stripe down: %v, want a retryable error", err)
+	}
+	if got := f.get(t, tn.ID).PaymentFailedAt; !got.IsZero() {
+		t.Fatalf("payment failed at %v before the invoice was read", got)
+	}
+	f.mustDeliver(t, payload)
+	if got := f.get(t, tn.ID).PaymentFailedAt; !got.Equal(f.now) {
+		t.Errorf("after redelivery payment failed at %v, want %v", got, f.now)
 	}
 }
 
@@ -371,7 +428,8 @@ func TestWebhookEndedSubscriptionLiftsPaymentSuspension(t *testing.T) {
 	tn := f.tenant(t, "acme")
 	sub := f.subscribe(t, tn, "price_pro")
 	f.mustDeliver(t, eventPayload(t, "evt_created", stripe.EventTypeCustomerSubscriptionCreated, subscriptionObject(sub, "")))
-	f.mustDeliver(t, eventPayload(t, "evt_failed", stripe.EventTypeInvoicePaymentFailed, invoiceObject("in_1", tn.StripeCustomerID, sub.ID, "open")))
+	inv := f.fake.AddInvoice(tn.StripeCustomerID, sub.ID, "open")
+	f.mustDeliver(t, eventPayload(t, "evt_failed", stripe.EventTypeInvoicePaymentFailed, invoiceObject(inv.ID, tn.StripeCustomerID, sub.ID, "open")))
 	f.now = f.now.Add(4 * 24 * time.Hour)
 	if err := f.b.EnforceGrace(f.ctx); err != nil {
 		t.Fatal(err)

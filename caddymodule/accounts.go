@@ -5,8 +5,8 @@ import (
 	"time"
 )
 
-// DeleteTenant deletes a tenant and forgets its cached keys.
+// DeleteTenant deletes a tenant and forgets what is cached of it.
 func (a accounts) DeleteTenant(ctx context.Context, id string) (time.Time, error) {
-	defer a.keys.Forget(id)
+	defer a.forget(id)
 	return a.Service.DeleteTenant(ctx, id)
 }

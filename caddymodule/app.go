@@ -81,6 +81,7 @@ type App struct {
 	tiers    tenancy.Tiers
 	plans    metering.Plans
 	keys     *tenancy.Authenticator
+	tenants  *access.TenantCache // JWT callers' and certificate checks' tenants
 	resolver *access.Resolver
 	service  *tenancy.Service
 	api      *api.Handler
@@ -144,7 +145,8 @@ func (a *App) wire(ctx caddy.Context) error {
 	store, engine := a.shared.store, a.shared.engine
 	hasher := tenancy.Hasher{Pepper: []byte(a.KeyPepper)}
 	a.keys = tenancy.NewAuthenticator(store, hasher, tenancy.AuthOptions{})
-	a.resolver = &access.Resolver{Domain: a.Domain, Keys: a.keys, Tenants: access.CacheTenants(store, tenantCacheTTL), Domains: store, Tiers: a.tiers}
+	a.tenants = access.CacheTenants(store, tenantCacheTTL)
+	a.resolver = &access.Resolver{Domain: a.Domain, Keys: a.keys, Tenants: a.tenants, Domains: store, Tiers: a.tiers}
 	if len(a.JWTIssuers) > 0 {
 		verifier, err := jwtauth.New(ctx, a.JWTIssuers)
 		if err != nil {
@@ -153,7 +155,7 @@ func (a *App) wire(ctx caddy.Context) error {
 		a.resolver.Tokens = verifier
 	}
 	a.service = &tenancy.Service{Store: store, Storage: engine, Hasher: hasher, Tiers: a.tiers, Now: time.Now}
-	a.api = &api.Handler{Engine: engine, Accounts: accounts{a.service, a.keys}, Tiers: a.tiers,
+	a.api = &api.Handler{Engine: engine, Accounts: accounts{a.service, a.forget}, Tiers: a.tiers,
 		Meter: a.shared.meter, Plans: a.plans, Webhooks: store, Audit: store, AllowPrivateWebhooks: a.AllowPrivateWebhooks, Logger: ctx.Slogger()}
 	a.signup = &api.Signup{Service: a.service, Logger: ctx.Slogger()}
 	if err := a.newBilling(ctx); err != nil {
@@ -162,7 +164,7 @@ func (a *App) wire(ctx caddy.Context) error {
 	a.webhook = a.shared.metrics.countWebhooks(a.webhook)
 	a.api.Domains = &domains.Service{Store: store, Resolver: dnsResolver(a.DomainDNS), Apex: a.Domain}
 	a.health = a.newHealth()
-	a.operator = &api.Operator{Token: a.AdminToken, Store: auditingStore{forgettingStore{store, a.keys}, tenancy.ActorOperator},
+	a.operator = &api.Operator{Token: a.AdminToken, Store: auditingStore{forgettingStore{store, a.forget}, tenancy.ActorOperator},
 		Tiers: a.tiers, Logger: ctx.Slogger()}
 	return nil
 }
@@ -212,22 +214,31 @@ func (a *App) newHealth() *health.Handler {
 	}
 }
 
-// accounts makes key changes take effect at once on this instance by
-// dropping the tenant's cached keys.
+// forget drops what this instance caches of a tenant (its keys, and the
+// tenant as JWT callers and certificate checks see it), so a change to
+// it applies to the next request and handshake here; other instances see
+// it within their caches' 30 s.
+func (a *App) forget(tenantID string) {
+	a.keys.Forget(tenantID)
+	a.tenants.Forget(tenantID)
+}
+
+// accounts makes key and tenant changes take effect at once on this
+// instance by forgetting what it caches of the tenant.
 type accounts struct {
 	*tenancy.Service
-	keys *tenancy.Authenticator
+	forget func(tenantID string)
 }
 
 // RevokeKey revokes a key and forgets the tenant's cached keys.
 func (a accounts) RevokeKey(ctx context.Context, tenantID, keyID string) error {
-	defer a.keys.Forget(tenantID)
+	defer a.forget(tenantID)
 	return a.Service.RevokeKey(ctx, tenantID, keyID)
 }
 
 // RotateKey rotates a key and forgets the tenant's cached keys.
 func (a accounts) RotateKey(ctx context.Context, tenantID, keyID string, grace time.Duration) (string, tenancy.APIKey, error) {
-	defer a.keys.Forget(tenantID)
+	defer a.forget(tenantID)
 	return a.Service.RotateKey(ctx, tenantID, keyID, grace)
 }
 

@@ -2,10 +2,12 @@ package caddymodule
 
 import (
 	"fmt"
+	"os"
 
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
 	"github.com/spf13/cobra"
 
+	"github.com/contextlite/cloud/admin"
 	"github.com/contextlite/cloud/backup"
 )
 
@@ -37,7 +39,7 @@ CONTEXTLITE_DATA (./data).`,
 	})
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "restore",
-		Usage: "--from <dir> [--tenant <id>] [--data-dir <dir>]",
+		Usage: "--from <dir> [--tenant <id or slug>] [--data-dir <dir>] [--dsn <url>]",
 		Short: "Restores a backup into the data directory; stop the server first",
 		Long: `Checks every file of the backup against its manifest, then copies the
 tenant databases and the control plane (or only --tenant's database) into
@@ -45,12 +47,16 @@ the data directory, replacing what is there. Stop the server first.`,
 		CobraFunc: func(cmd *cobra.Command) {
 			cmd.Flags().String("data-dir", envOr("CONTEXTLITE_DATA", "./data"), "data directory")
 			cmd.Flags().String("from", "", "backup directory (required)")
-			cmd.Flags().String("tenant", "", "restore only this tenant's database")
+			cmd.Flags().String("tenant", "", "restore only this tenant's database (id, or slug found in the control plane)")
+			cmd.Flags().String("dsn", os.Getenv("CONTEXTLITE_DATABASE_URL"), "PostgreSQL DSN of the control plane, to find --tenant's slug (empty: embedded SQLite)")
 			cmd.MarkFlagRequired("from")
 			cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 				dataDir, _ := cmd.Flags().GetString("data-dir")
 				from, _ := cmd.Flags().GetString("from")
-				tenant, _ := cmd.Flags().GetString("tenant")
+				tenant, err := restoreTenant(cmd, dataDir)
+				if err != nil {
+					return err
+				}
 				if err := backup.Restore(from, dataDir, tenant); err != nil {
 					return err
 				}
@@ -59,4 +65,15 @@ the data directory, replacing what is there. Stop the server first.`,
 			}
 		},
 	})
+}
+
+// restoreTenant returns the id of the tenant restore's --tenant names by
+// id or slug; "" for all.
+func restoreTenant(cmd *cobra.Command, dataDir string) (string, error) {
+	ref, _ := cmd.Flags().GetString("tenant")
+	if ref == "" {
+		return "", nil
+	}
+	dsn, _ := cmd.Flags().GetString("dsn")
+	return admin.TenantID(cmd.Context(), admin.Config{DataDir: dataDir, DSN: dsn}, ref)
 }

@@ -64,15 +64,17 @@ func run(fn func(ctx context.Context, c *admin.Console, args []string) error) fu
 
 func tenantCommands(cmd *cobra.Command) {
 	consoleFlags(cmd)
-	create := &cobra.Command{Use: "create --email <email> --company <name> [--tier free]", Short: "Creates a tenant and its first admin key", Args: cobra.NoArgs}
+	create := &cobra.Command{Use: "create --email <email> --company <name> [--tier free] [--force]", Short: "Creates a tenant and its first admin key", Args: cobra.NoArgs}
 	create.Flags().String("email", "", "contact email (required)")
 	create.Flags().String("company", "", "company name; the subdomain is made from it (required)")
 	create.Flags().String("tier", "free", "tier")
+	create.Flags().Bool("force", false, "create the tenant even if another one has this email")
 	create.RunE = run(func(ctx context.Context, c *admin.Console, _ []string) error {
 		email, _ := create.Flags().GetString("email")
 		company, _ := create.Flags().GetString("company")
 		tier, _ := create.Flags().GetString("tier")
-		return c.CreateTenant(ctx, email, company, tier)
+		force, _ := create.Flags().GetBool("force")
+		return c.CreateTenant(ctx, email, company, tier, force)
 	})
 	cmd.AddCommand(create,
 		&cobra.Command{Use: "list", Short: "Lists tenants", Args: cobra.NoArgs,

@@ -3,6 +3,7 @@ package caddymodule
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -78,4 +79,48 @@ func TestCustomDomains(t *testing.T) {
 	if err := res.HostAllowed(ctx, "docs.domainco.test"); !errors.Is(err, access.ErrUnknownHost) {
 		t.Fatalf("domain of a starter tenant allowed: %v", err)
 	}
+}
+
+// An unverified claim expires: through the server, another tenant then
+// claims the domain; unverified claims are capped per tenant.
+func TestCustomDomainClaimExpiryAndLimit(t *testing.T) {
+	tc := startServer(t, t.TempDir(), "")
+	acme := signup(t, tc, "ClaimCo")
+	other := signup(t, tc, "RivalCo")
+	store := sharedStates()[0].store
+	ctx := context.Background()
+	for _, id := range []string{acme.TenantID, other.TenantID} {
+		if err := store.SetTier(ctx, id, "pro"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// acme claimed the domain 8 days ago and never verified it.
+	old := time.Now().Add(-8 * 24 * time.Hour)
+	if err := store.AddDomain(ctx, tenancy.Domain{Name: "docs.claimco.test", TenantID: acme.TenantID, Token: "stale", CreatedAt: old}, old); err != nil {
+		t.Fatal(err)
+	}
+	var claim struct {
+		Domain      string    `json:"domain"`
+		RecordValue string    `json:"record_value"`
+		ExpiresAt   time.Time `json:"expires_at"`
+	}
+	call(t, tc, "POST", other.URL+"/api/v1/domains", other.APIKey, map[string]string{"domain": "docs.claimco.test"}, http.StatusCreated, &claim)
+	if claim.RecordValue == "contextlite-verify=stale" || !claim.ExpiresAt.After(time.Now().Add(6*24*time.Hour)) {
+		t.Fatalf("claim of an expired claim = %+v; want a new record expiring in 7 days", claim)
+	}
+	var e errorCode
+	call(t, tc, "POST", acme.URL+"/api/v1/domains", acme.APIKey, map[string]string{"domain": "docs.claimco.test"}, http.StatusConflict, &e)
+	if e.Error.Code != "conflict" {
+		t.Fatalf("claim back of a standing claim: %+v", e)
+	}
+
+	for i := range 10 {
+		call(t, tc, "POST", acme.URL+"/api/v1/domains", acme.APIKey, map[string]string{"domain": fmt.Sprintf("d%d.claimco.test", i)}, http.StatusCreated, nil)
+	}
+	call(t, tc, "POST", acme.URL+"/api/v1/domains", acme.APIKey, map[string]string{"domain": "d10.claimco.test"}, http.StatusConflict, &e)
+	if e.Error.Code != "domain_claim_limit" {
+		t.Fatalf("eleventh pending claim: %+v", e)
+	}
+	call(t, tc, "DELETE", acme.URL+"/api/v1/domains/d0.claimco.test", acme.APIKey, nil, http.StatusNoContent, nil)
+	call(t, tc, "POST", acme.URL+"/api/v1/domains", acme.APIKey, map[string]string{"domain": "d10.claimco.test"}, http.StatusCreated, nil)
 }

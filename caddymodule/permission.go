@@ -12,8 +12,10 @@ func init() {
 	caddy.RegisterModule(Permission{})
 }
 
-// Permission allows on-demand certificates only for the apex domain and
-// the subdomains of active tenants:
+// Permission allows on-demand certificates only for the apex domain, the
+// subdomains of tenants that are not deleted (suspended ones too, so
+// their callers read why) and the verified domains of such pro and
+// enterprise tenants:
 //
 //	on_demand_tls {
 //		permission contextlite

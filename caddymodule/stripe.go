@@ -55,7 +55,7 @@ func (a *App) newBilling(ctx caddy.Context) error {
 		SecretKey: a.Stripe.SecretKey, WebhookSecret: a.Stripe.WebhookSecret, APIURL: a.Stripe.APIURL,
 		Prices: a.Stripe.Prices, MeterEvents: events, GracePeriod: time.Duration(a.Stripe.GracePeriod),
 		IgnoreAPIVersionMismatch: a.Stripe.IgnoreAPIVersionMismatch, OnReport: a.shared.metrics.observeReport,
-	}, auditingStore{forgettingStore{a.shared.store, a.keys}, tenancy.ActorSystem}, ctx.Slogger())
+	}, auditingStore{forgettingStore{a.shared.store, a.forget}, tenancy.ActorSystem}, ctx.Slogger())
 	if err != nil {
 		return err
 	}
@@ -66,36 +66,37 @@ func (a *App) newBilling(ctx caddy.Context) error {
 	return nil
 }
 
-// forgettingStore drops a tenant's cached keys when billing changes its
-// tier, status, period anchor or payment state, so the change applies to
-// the next request on this instance (other instances within the cache's
-// 30 s).
+// forgettingStore forgets what the instance caches of a tenant (its keys,
+// the tenant as JWT callers and certificate checks see it) when billing or
+// the operator changes its tier, status, period anchor or payment state,
+// so the change applies to the next request on this instance (other
+// instances within the caches' 30 s).
 type forgettingStore struct {
 	tenancy.Store
-	keys *tenancy.Authenticator
+	forget func(tenantID string)
 }
 
 // SetTier changes a tenant's tier.
 func (s forgettingStore) SetTier(ctx context.Context, id, tier string) error {
-	defer s.keys.Forget(id)
+	defer s.forget(id)
 	return s.Store.SetTier(ctx, id, tier)
 }
 
 // SetStatus changes a tenant's status.
 func (s forgettingStore) SetStatus(ctx context.Context, id string, st tenancy.Status) error {
-	defer s.keys.Forget(id)
+	defer s.forget(id)
 	return s.Store.SetStatus(ctx, id, st)
 }
 
 // SetBillingAnchor changes where a tenant's periods start.
 func (s forgettingStore) SetBillingAnchor(ctx context.Context, id string, anchor time.Time) error {
-	defer s.keys.Forget(id)
+	defer s.forget(id)
 	return s.Store.SetBillingAnchor(ctx, id, anchor)
 }
 
 // SetPaymentFailed records a tenant's payment state.
 func (s forgettingStore) SetPaymentFailed(ctx context.Context, id string, at time.Time) error {
-	defer s.keys.Forget(id)
+	defer s.forget(id)
 	return s.Store.SetPaymentFailed(ctx, id, at)
 }
 

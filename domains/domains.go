@@ -4,6 +4,7 @@
 package domains
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -22,6 +23,13 @@ var (
 	ErrInvalidDomain = errors.New("invalid domain")
 	ErrNotEligible   = errors.New("custom domains need the pro or enterprise tier")
 	ErrNotVerified   = errors.New("the TXT record was not found")
+	ErrClaimLimit    = errors.New("too many unverified domain claims")
+)
+
+// Defaults of Service's ClaimTTL and MaxPending.
+const (
+	DefaultClaimTTL   = 7 * 24 * time.Hour
+	DefaultMaxPending = 10
 )
 
 // eligibleTiers may use custom domains.
@@ -40,7 +48,7 @@ type TXTResolver interface {
 
 // Store keeps the claims.
 type Store interface {
-	AddDomain(ctx context.Context, d tenancy.Domain) error
+	AddDomain(ctx context.Context, d tenancy.Domain, staleBefore time.Time) error
 	Domain(ctx context.Context, name string) (tenancy.Domain, error)
 	Domains(ctx context.Context, tenantID string) ([]tenancy.Domain, error)
 	VerifyDomain(ctx context.Context, tenantID, name string, at time.Time) error
@@ -53,6 +61,12 @@ type Service struct {
 	Resolver TXTResolver      // default net.DefaultResolver
 	Apex     string           // the service's own domain, which no tenant may claim
 	Now      func() time.Time // default time.Now
+	// ClaimTTL is how long an unverified claim holds its domain; after
+	// it, another tenant may claim the domain (default 7 days).
+	ClaimTTL time.Duration
+	// MaxPending bounds a tenant's unverified claims that have not
+	// expired (default 10).
+	MaxPending int
 }
 
 // Claim is a domain claim and the TXT record that verifies it.
@@ -61,15 +75,25 @@ type Claim struct {
 	RecordName  string `json:"record_name"`
 	RecordType  string `json:"record_type"`
 	RecordValue string `json:"record_value"`
+	// ExpiresAt is when an unverified claim expires: after it, another
+	// tenant may claim the domain.
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
 }
 
 // claimOf returns d with its verification record.
-func claimOf(d tenancy.Domain) Claim {
-	return Claim{Domain: d, RecordName: challengeLabel + d.Name, RecordType: "TXT", RecordValue: "contextlite-verify=" + d.Token}
+func (s *Service) claimOf(d tenancy.Domain) Claim {
+	c := Claim{Domain: d, RecordName: challengeLabel + d.Name, RecordType: "TXT", RecordValue: "contextlite-verify=" + d.Token}
+	if !d.Verified() {
+		c.ExpiresAt = d.CreatedAt.Add(s.claimTTL())
+	}
+	return c
 }
 
-// Claim claims name for tenant t and returns the TXT record to create; a
-// second claim by the same tenant returns the same record.
+// Claim claims name for tenant t and returns the TXT record to create. A
+// second claim by the same tenant returns the same record, and renews
+// the claim once it has expired. A domain another tenant claimed can be
+// claimed once that claim has expired unverified. ErrClaimLimit when t
+// has MaxPending unverified claims that have not expired.
 func (s *Service) Claim(ctx context.Context, t tenancy.Tenant, name string) (Claim, error) {
 	if !Eligible(t.Tier) {
 		return Claim{}, ErrNotEligible
@@ -78,16 +102,48 @@ func (s *Service) Claim(ctx context.Context, t tenancy.Tenant, name string) (Cla
 	if err != nil {
 		return Claim{}, err
 	}
+	now := s.now()
+	staleBefore := now.Add(-s.claimTTL())
+	if err := s.checkPending(ctx, t.ID, name, staleBefore); err != nil {
+		return Claim{}, err
+	}
 	var token [16]byte
 	rand.Read(token[:])
-	if err := s.Store.AddDomain(ctx, tenancy.Domain{Name: name, TenantID: t.ID, Token: hex.EncodeToString(token[:]), CreatedAt: s.now()}); err != nil {
+	if err := s.Store.AddDomain(ctx, tenancy.Domain{Name: name, TenantID: t.ID, Token: hex.EncodeToString(token[:]), CreatedAt: now}, staleBefore); err != nil {
 		return Claim{}, err
 	}
 	d, err := s.Store.Domain(ctx, name)
 	if err != nil {
 		return Claim{}, err
 	}
-	return claimOf(d), nil
+	return s.claimOf(d), nil
+}
+
+// checkPending returns ErrClaimLimit when tenantID holds MaxPending
+// unverified claims made at or after staleBefore, other than on name.
+func (s *Service) checkPending(ctx context.Context, tenantID, name string, staleBefore time.Time) error {
+	ds, err := s.Store.Domains(ctx, tenantID)
+	if err != nil {
+		return err
+	}
+	pending := 0
+	for _, d := range ds {
+		if d.Name == name && (d.Verified() || !d.CreatedAt.Before(staleBefore)) {
+			return nil // a standing claim of its own: claiming again changes nothing
+		}
+		if !d.Verified() && !d.CreatedAt.Before(staleBefore) {
+			pending++
+		}
+	}
+	if limit := cmp.Or(s.MaxPending, DefaultMaxPending); pending >= limit {
+		return fmt.Errorf("%w: verify or delete one of the %d pending claims first (unverified claims expire after %s)", ErrClaimLimit, pending, s.claimTTL())
+	}
+	return nil
+}
+
+// claimTTL returns ClaimTTL or its default.
+func (s *Service) claimTTL() time.Duration {
+	return cmp.Or(s.ClaimTTL, DefaultClaimTTL)
 }
 
 // List returns a tenant's claims.
@@ -98,7 +154,7 @@ func (s *Service) List(ctx context.Context, tenantID string) ([]Claim, error) {
 	}
 	claims := make([]Claim, len(ds))
 	for i, d := range ds {
-		claims[i] = claimOf(d)
+		claims[i] = s.claimOf(d)
 	}
 	return claims, nil
 }
@@ -114,7 +170,7 @@ func (s *Service) Verify(ctx context.Context, tenantID, name string) (Claim, err
 	if err != nil || d.TenantID != tenantID {
 		return Claim{}, fmt.Errorf("domain %s: %w", name, tenancy.ErrNotFound)
 	}
-	c := claimOf(d)
+	c := s.claimOf(d)
 	resolver := s.Resolver
 	if resolver == nil {
 		resolver = net.DefaultResolver
@@ -127,7 +183,7 @@ func (s *Service) Verify(ctx context.Context, tenantID, name string) (Claim, err
 	if err := s.Store.VerifyDomain(ctx, tenantID, name, at); err != nil {
 		return c, err
 	}
-	c.VerifiedAt = at
+	c.VerifiedAt, c.ExpiresAt = at, time.Time{}
 	return c, nil
 }
 

@@ -74,3 +74,55 @@ func TestClaimAndVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// An unverified claim expires after ClaimTTL: another tenant may then
+// claim the domain, and it no longer counts against MaxPending.
+func TestClaimExpiryAndLimit(t *testing.T) {
+	ctx := context.Background()
+	store, err := tenancy.Open(ctx, "", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	acme := tenancy.Tenant{ID: "t-acme", Slug: "acme", Tier: "pro", Status: tenancy.StatusActive}
+	other := tenancy.Tenant{ID: "t-other", Slug: "other", Tier: "enterprise", Status: tenancy.StatusActive}
+	for _, tn := range []tenancy.Tenant{acme, other} {
+		if err := store.CreateTenant(ctx, tn); err != nil {
+			t.Fatal(err)
+		}
+	}
+	at := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	s := &Service{Store: store, Resolver: fakeDNS{}, Apex: "example.com", Now: func() time.Time { return at }, MaxPending: 2}
+
+	first, err := s.Claim(ctx, acme, "a.acme.test")
+	if err != nil || !first.ExpiresAt.Equal(at.Add(DefaultClaimTTL)) {
+		t.Fatalf("claim = %+v, %v; want it to expire at %v", first, err, at.Add(DefaultClaimTTL))
+	}
+	if _, err := s.Claim(ctx, acme, "b.acme.test"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Claim(ctx, acme, "c.acme.test"); !errors.Is(err, ErrClaimLimit) {
+		t.Fatalf("third pending claim: %v, want ErrClaimLimit", err)
+	}
+	if _, err := s.Claim(ctx, acme, "a.acme.test"); err != nil {
+		t.Fatalf("claiming a pending domain again at the limit: %v", err)
+	}
+	if _, err := s.Claim(ctx, other, "a.acme.test"); !errors.Is(err, tenancy.ErrDomainTaken) {
+		t.Fatalf("claim of a standing claim: %v, want ErrDomainTaken", err)
+	}
+
+	at = at.Add(DefaultClaimTTL + time.Minute)
+	if _, err := s.Claim(ctx, acme, "c.acme.test"); err != nil {
+		t.Fatalf("claim once the others expired: %v", err)
+	}
+	taken, err := s.Claim(ctx, other, "a.acme.test")
+	if err != nil || taken.RecordValue == first.RecordValue {
+		t.Fatalf("claim of an expired claim = %+v, %v; want a new record", taken, err)
+	}
+	if _, err := s.Verify(ctx, acme.ID, "a.acme.test"); !errors.Is(err, tenancy.ErrNotFound) {
+		t.Fatalf("verify of a lost claim: %v, want ErrNotFound", err)
+	}
+	if list, err := s.List(ctx, acme.ID); err != nil || len(list) != 2 {
+		t.Fatalf("acme's claims = %+v, %v; want b and c", list, err)
+	}
+}

@@ -513,11 +513,11 @@ func TestStoreDomains(t *testing.T) {
 		other := mustTenant(t, s, "other", t0)
 		d := Domain{Name: "docs.acme.test", TenantID: acme.ID, Token: "tok"}
 		for range 2 { // claiming again is a no-op
-			if err := s.AddDomain(ctx, d); err != nil {
+			if err := s.AddDomain(ctx, d, t0); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if err := s.AddDomain(ctx, Domain{Name: d.Name, TenantID: other.ID, Token: "x"}); !errors.Is(err, ErrDomainTaken) {
+		if err := s.AddDomain(ctx, Domain{Name: d.Name, TenantID: other.ID, Token: "x"}, t0); !errors.Is(err, ErrDomainTaken) {
 			t.Fatalf("claimed by another: %v", err)
 		}
 		if err := s.VerifyDomain(ctx, other.ID, d.Name, t0); !errors.Is(err, ErrNotFound) {
@@ -538,6 +538,51 @@ func TestStoreDomains(t *testing.T) {
 		}
 		if _, err := s.Domain(ctx, d.Name); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("after delete: %v", err)
+		}
+	})
+}
+
+// An unverified claim made before staleBefore is taken over by another
+// tenant, with the new token, or renewed by its own, with its token; a
+// verified one never is.
+func TestStoreStaleDomainClaims(t *testing.T) {
+	eachStore(t, func(t *testing.T, s Store) {
+		ctx := context.Background()
+		acme := mustTenant(t, s, "acme", t0)
+		other := mustTenant(t, s, "other", t0)
+		claimed := t0.Add(-8 * 24 * time.Hour)
+		if err := s.AddDomain(ctx, Domain{Name: "docs.acme.test", TenantID: acme.ID, Token: "old", CreatedAt: claimed}, t0); err != nil {
+			t.Fatal(err)
+		}
+		// Not yet stale: the claim stands.
+		if err := s.AddDomain(ctx, Domain{Name: "docs.acme.test", TenantID: other.ID, Token: "new", CreatedAt: t0}, claimed); !errors.Is(err, ErrDomainTaken) {
+			t.Fatalf("claim over a standing claim: %v, want ErrDomainTaken", err)
+		}
+		// Renewed by its own tenant: new time, same token.
+		renewed := t0.Add(-7 * 24 * time.Hour)
+		if err := s.AddDomain(ctx, Domain{Name: "docs.acme.test", TenantID: acme.ID, Token: "other-token", CreatedAt: renewed}, renewed); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.Domain(ctx, "docs.acme.test"); err != nil || got.TenantID != acme.ID || got.Token != "old" || !got.CreatedAt.Equal(renewed) {
+			t.Fatalf("renewed claim = %+v, %v; want acme's, token old, created %v", got, err, renewed)
+		}
+		// Stale: another tenant takes it over.
+		if err := s.AddDomain(ctx, Domain{Name: "docs.acme.test", TenantID: other.ID, Token: "new", CreatedAt: t0}, t0); err != nil {
+			t.Fatalf("claim over a stale claim: %v", err)
+		}
+		got, err := s.Domain(ctx, "docs.acme.test")
+		if err != nil || got.TenantID != other.ID || got.Token != "new" || !got.CreatedAt.Equal(t0) || got.Verified() {
+			t.Fatalf("taken over claim = %+v, %v", got, err)
+		}
+		if ds, err := s.Domains(ctx, acme.ID); err != nil || len(ds) != 0 {
+			t.Fatalf("acme's domains = %+v, %v; want none", ds, err)
+		}
+		// Verified: never stale.
+		if err := s.VerifyDomain(ctx, other.ID, "docs.acme.test", t0); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.AddDomain(ctx, Domain{Name: "docs.acme.test", TenantID: acme.ID, Token: "x", CreatedAt: t0}, t0.Add(time.Hour)); !errors.Is(err, ErrDomainTaken) {
+			t.Fatalf("claim over a verified domain: %v, want ErrDomainTaken", err)
 		}
 	})
 }

@@ -32,12 +32,18 @@ func scanDomain(row scanner) (Domain, error) {
 	return d, err
 }
 
-func (s *sqlStore) AddDomain(ctx context.Context, d Domain) error {
+func (s *sqlStore) AddDomain(ctx context.Context, d Domain, staleBefore time.Time) error {
 	if d.CreatedAt.IsZero() {
 		d.CreatedAt = time.Now()
 	}
-	_, err := s.db.exec(ctx, "INSERT INTO custom_domains ("+domainColumns+") VALUES ($1, $2, $3, NULL, $4) ON CONFLICT DO NOTHING",
-		d.Name, d.TenantID, d.Token, d.CreatedAt)
+	// A stale claim is taken over by another tenant (its token with it)
+	// or renewed by its own (the token it published is kept).
+	_, err := s.db.exec(ctx, "INSERT INTO custom_domains ("+domainColumns+") VALUES ($1, $2, $3, NULL, $4)"+
+		" ON CONFLICT (domain) DO UPDATE SET"+
+		" token = CASE WHEN custom_domains.tenant_id = excluded.tenant_id THEN custom_domains.token ELSE excluded.token END,"+
+		" tenant_id = excluded.tenant_id, created_at = excluded.created_at"+
+		" WHERE custom_domains.verified_at IS NULL AND custom_domains.created_at < $5",
+		d.Name, d.TenantID, d.Token, d.CreatedAt, staleBefore)
 	if err != nil {
 		return fmt.Errorf("add domain %s: %w", d.Name, err)
 	}

@@ -68,16 +68,16 @@ func (s *Service) now() time.Time {
 // Signup creates a tenant on the free tier for company, its storage and
 // its first key (all scopes, named "default"). The slug comes from
 // Slugify(company); when it is taken, -2, -3 ... up to -20 are tried.
-// It fails with ErrInvalidEmail, ErrInvalidSlug, ErrReservedSlug or
-// ErrSlugTaken. If a later step fails, the earlier ones are undone.
+// It fails with ErrInvalidEmail, ErrInvalidCompany, ErrInvalidSlug,
+// ErrReservedSlug or ErrSlugTaken. If a later step fails, the earlier ones are undone.
 func (s *Service) Signup(ctx context.Context, email, company string) (SignupResult, error) {
 	email, err := checkEmail(email)
 	if err != nil {
 		return SignupResult{}, err
 	}
-	company = strings.TrimSpace(company)
-	if utf8.RuneCountInString(company) > maxCompanyName {
-		return SignupResult{}, fmt.Errorf("%w: the company name is longer than %d characters", ErrInvalidSlug, maxCompanyName)
+	company, err = checkCompany(company)
+	if err != nil {
+		return SignupResult{}, err
 	}
 	base := Slugify(company)
 	if err := ValidateSlug(base); err != nil {
@@ -96,6 +96,19 @@ func (s *Service) Signup(ctx context.Context, email, company string) (SignupResu
 		return SignupResult{}, fmt.Errorf("signup: %w", errors.Join(err, s.undoTenant(ctx, t.ID, true)))
 	}
 	return SignupResult{Tenant: t, APIKey: plain, Key: k}, nil
+}
+
+// checkCompany returns company trimmed if it is valid UTF-8 of at most
+// 200 characters with no control characters, else ErrInvalidCompany.
+func checkCompany(company string) (string, error) {
+	company = strings.TrimSpace(company)
+	switch {
+	case !utf8.ValidString(company) || strings.ContainsFunc(company, unicode.IsControl):
+		return "", fmt.Errorf("%w: it holds control characters or invalid UTF-8", ErrInvalidCompany)
+	case utf8.RuneCountInString(company) > maxCompanyName:
+		return "", fmt.Errorf("%w: it is longer than %d characters", ErrInvalidCompany, maxCompanyName)
+	}
+	return company, nil
 }
 
 // checkEmail returns email trimmed if it is a bare address (no display

@@ -34,16 +34,27 @@ func (s *sqlStore) CreateTenant(ctx context.Context, t Tenant) error {
 	if t.UpdatedAt.IsZero() {
 		t.UpdatedAt = t.CreatedAt
 	}
-	n, err := s.db.exec(ctx, "INSERT INTO tenants ("+tenantColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (slug) DO NOTHING",
-		t.ID, t.Slug, t.Name, t.Email, t.Tier, string(t.Status), t.StripeCustomerID, t.StripeSubscriptionID, t.CreatedAt, t.UpdatedAt,
-		nullTime(t.BillingAnchor), nullTime(t.PaymentFailedAt))
-	if err != nil {
-		return fmt.Errorf("create tenant %s: %w", t.ID, err)
-	}
-	if n == 0 {
-		return fmt.Errorf("create tenant %s: %w: %q", t.ID, ErrSlugTaken, t.Slug)
-	}
-	return nil
+	return s.db.tx(ctx, func(q querier) error {
+		// A slug equal to another tenant's id would make lookups by id or
+		// slug ambiguous.
+		var clash int
+		if err := q.queryRow(ctx, "SELECT count(*) FROM tenants WHERE id = $1", t.Slug).Scan(&clash); err != nil {
+			return fmt.Errorf("create tenant %s: %w", t.ID, err)
+		}
+		if clash > 0 {
+			return fmt.Errorf("create tenant %s: %w: %q is another tenant's id", t.ID, ErrSlugTaken, t.Slug)
+		}
+		n, err := q.exec(ctx, "INSERT INTO tenants ("+tenantColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (slug) DO NOTHING",
+			t.ID, t.Slug, t.Name, t.Email, t.Tier, string(t.Status), t.StripeCustomerID, t.StripeSubscriptionID, t.CreatedAt, t.UpdatedAt,
+			nullTime(t.BillingAnchor), nullTime(t.PaymentFailedAt))
+		if err != nil {
+			return fmt.Errorf("create tenant %s: %w", t.ID, err)
+		}
+		if n == 0 {
+			return fmt.Errorf("create tenant %s: %w: %q", t.ID, ErrSlugTaken, t.Slug)
+		}
+		return nil
+	})
 }
 
 func (s *sqlStore) Tenant(ctx context.Context, id string) (Tenant, error) {

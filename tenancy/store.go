@@ -14,6 +14,7 @@ var (
 	ErrSlugTaken      = errors.New("slug already taken")
 	ErrReservedSlug   = errors.New("reserved slug")
 	ErrInvalidSlug    = errors.New("invalid slug")
+	ErrInvalidCompany = errors.New("invalid company name")
 	ErrMalformedKey   = errors.New("malformed API key")
 	ErrInvalidKey     = errors.New("invalid API key")
 	ErrKeyRevoked     = errors.New("API key revoked")
@@ -27,7 +28,8 @@ var (
 // Store keeps the control plane's records. Implementations are safe for
 // concurrent use.
 type Store interface {
-	// CreateTenant adds t; ErrSlugTaken if its slug is in use. Zero
+	// CreateTenant adds t; ErrSlugTaken if its slug is in use as a slug
+	// or as another tenant's id. Zero
 	// CreatedAt and UpdatedAt are set to now.
 	CreateTenant(ctx context.Context, t Tenant) error
 	// Tenant returns the tenant with id; ErrNotFound if there is none.
@@ -126,9 +128,12 @@ type Store interface {
 	// AuditEvents returns a tenant's events with ID > after, oldest first, at most limit, restricted to actions (nil: all); never nil.
 	AuditEvents(ctx context.Context, tenantID string, after int64, limit int, actions []string) ([]AuditEvent, error)
 
-	// AddDomain claims d.Name for d.TenantID; claiming it again for the
-	// same tenant changes nothing, for another is ErrDomainTaken.
-	AddDomain(ctx context.Context, d Domain) error
+	// AddDomain claims d.Name for d.TenantID. A claim that is verified
+	// or made at or after staleBefore stands: claiming it again for the
+	// same tenant changes nothing, for another is ErrDomainTaken. An
+	// older unverified claim is stale: another tenant's claim replaces
+	// it, its own renews it (CreatedAt from d, the token kept).
+	AddDomain(ctx context.Context, d Domain, staleBefore time.Time) error
 	// Domain returns the claim on name; ErrNotFound if there is none.
 	Domain(ctx context.Context, name string) (Domain, error)
 	// Domains returns a tenant's domains by name; never nil.

@@ -41,6 +41,19 @@ func TestStoreTenants(t *testing.T) {
 		if err := s.CreateTenant(ctx, Tenant{ID: a.ID, Slug: "other", Tier: "free", Status: StatusActive}); err == nil || errors.Is(err, ErrSlugTaken) {
 			t.Errorf("CreateTenant with a taken id = %v, want a non-slug error", err)
 		}
+		// Tenants made outside Signup can have ids of any shape.
+		odd := Tenant{ID: "legacy-7", Slug: "legacy", Tier: "free", Status: StatusActive}
+		if err := s.CreateTenant(ctx, odd); err != nil {
+			t.Fatal(err)
+		}
+		for _, slug := range []string{odd.ID, a.ID} {
+			if err := s.CreateTenant(ctx, Tenant{ID: NewTenantID(), Slug: slug, Tier: "free", Status: StatusActive}); !errors.Is(err, ErrSlugTaken) {
+				t.Errorf("CreateTenant with another tenant's id %q as slug = %v, want ErrSlugTaken", slug, err)
+			}
+		}
+		if err := s.SetStatus(ctx, odd.ID, StatusDeleted); err != nil {
+			t.Fatal(err)
+		}
 
 		if err := s.SetTier(ctx, a.ID, "pro"); err != nil {
 			t.Fatal(err)

@@ -104,16 +104,42 @@ func Slugify(name string) string {
 
 // ValidateSlug reports whether s may name a tenant: 3 to 40 lowercase
 // letters, digits and '-', not starting or ending with '-', without "--"
-// (so never an IDN "xn--" label), and not reserved. It returns
-// ErrReservedSlug or ErrInvalidSlug.
+// (so never an IDN "xn--" label), not shaped like a UUID (which would
+// read as a tenant id where ids and slugs are both accepted), and not
+// reserved. It returns ErrReservedSlug or ErrInvalidSlug.
 func ValidateSlug(s string) error {
 	if !isSlug(s) {
 		return fmt.Errorf("%w: %q: use %d-%d lowercase letters, digits or single '-' inside", ErrInvalidSlug, s, minSlugLen, maxSlugLen)
+	}
+	if LooksLikeID(s) {
+		return fmt.Errorf("%w: %q is shaped like a tenant id", ErrInvalidSlug, s)
 	}
 	if reservedSlugs[s] {
 		return fmt.Errorf("%w: %q", ErrReservedSlug, s)
 	}
 	return nil
+}
+
+// LooksLikeID reports whether s is shaped like a tenant id: a UUID of 32
+// hex digits, with or without the hyphens of its 8-4-4-4-12 form.
+func LooksLikeID(s string) bool {
+	if len(s) == 36 {
+		for _, i := range []int{8, 13, 18, 23} {
+			if s[i] != '-' {
+				return false
+			}
+		}
+		s = strings.ReplaceAll(s, "-", "")
+	}
+	if len(s) != 32 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return false
+		}
+	}
+	return true
 }
 
 func isSlug(s string) bool {

@@ -82,6 +82,10 @@ func TestValidateSlug(t *testing.T) {
 		{"admin", ErrReservedSlug},
 		{"webhooks", ErrReservedSlug},
 		{"admin-2", nil},
+		{"3f2504e0-4f89-41d3-9a0c-0305e82c3301", ErrInvalidSlug},
+		{"3f2504e04f8941d39a0c0305e82c3301", ErrInvalidSlug},
+		{"3f2504e0-4f89-41d3-9a0c-0305e82c330g", nil},
+		{"3f2504e0-4f89-41d3-9a0c-0305e82c33", nil},
 	}
 	for _, tt := range tests {
 		err := ValidateSlug(tt.slug)

@@ -57,6 +57,7 @@ func (s *Server) routes() http.Handler {
 		"GET /v1/subscriptions/{id}":       s.getSubscription,
 		"POST /v1/subscriptions/{id}":      s.updateSubscription,
 		"DELETE /v1/subscriptions/{id}":    s.cancelSubscription,
+		"GET /v1/invoices/{id}":            s.getInvoice,
 		"POST /v1/billing_portal/sessions": s.createPortalSession,
 		"POST /v1/billing/meter_events":    s.createMeterEvent,
 		"/":                                unknownRoute,

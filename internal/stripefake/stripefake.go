@@ -2,11 +2,12 @@
 // Stripe API that our billing code uses, served over HTTP so that tests can
 // point the real stripe-go client at it.
 //
-// It models customers, subscriptions, billing portal sessions and billing
-// meter events; answers with Stripe-shaped JSON objects and errors; requires
-// a test-mode secret key; implements Stripe's idempotency layer; and can
-// inject failures and timeouts. Parameters it does not model are accepted
-// and ignored, and prices are not checked against a catalogue.
+// It models customers, subscriptions, invoices (read only; tests add them),
+// billing portal sessions and billing meter events; answers with
+// Stripe-shaped JSON objects and errors; requires a test-mode secret key;
+// implements Stripe's idempotency layer; and can inject failures and
+// timeouts. Parameters it does not model are accepted and ignored, and
+// prices are not checked against a catalogue.
 package stripefake
 
 import (
@@ -44,6 +45,7 @@ type Server struct {
 	ids         map[string]int // last id issued, per prefix
 	customers   table[*customer]
 	subs        table[*subscription]
+	invoices    table[*invoice]
 	meterEvents []MeterEvent
 	meterIDs    map[string]bool // meter event identifiers already used
 	idem        map[string]stored
@@ -87,6 +89,7 @@ func New(t testing.TB) *Server {
 		ids:       make(map[string]int),
 		customers: newTable[*customer](),
 		subs:      newTable[*subscription](),
+		invoices:  newTable[*invoice](),
 		meterIDs:  make(map[string]bool),
 		idem:      make(map[string]stored),
 	}
