@@ -119,6 +119,11 @@ func listDocuments(w http.ResponseWriter, r *http.Request, t *contextengine.Tena
 	if err != nil {
 		return err
 	}
+	if ws := q.Get("workspace"); ws != "" {
+		if err := contextengine.ValidateWorkspace(ws); err != nil {
+			return err
+		}
+	}
 	page, err := t.List(r.Context(), contextengine.ListOptions{Workspace: q.Get("workspace"), Cursor: q.Get("cursor"), Limit: limit})
 	if err != nil {
 		return err

@@ -81,10 +81,15 @@ func TestDocumentLifecycle(t *testing.T) {
 	writer, reader := caller("acme", "write"), caller("acme", "read")
 	tokenizer := goSource("tokenize", 30)
 
-	// Add: 201 and exactly the documented fields.
+	// A field the API does not know is refused, not silently dropped.
 	rec := do(t, h, writer, "POST", "/api/v1/documents", map[string]any{
+		"path": "src/tokenizer.go", "content": tokenizer, "some_future_field": true,
+	})
+	wantError(t, rec, http.StatusUnprocessableEntity, "unknown_field")
+
+	// Add: 201 and exactly the documented fields.
+	rec = do(t, h, writer, "POST", "/api/v1/documents", map[string]any{
 		"path": "src/tokenizer.go", "content": tokenizer, "language": "go", "metadata": map[string]any{"owner": "ml"},
-		"some_future_field": true, // unknown fields are ignored
 	})
 	wantKeys(t, "add response", decode[map[string]any](t, rec, http.StatusCreated), "id", "path", "workspace", "status")
 	added := decode[addedJSON](t, rec, http.StatusCreated)

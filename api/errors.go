@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"reflect"
 
 	"github.com/contextlite/cloud/contextengine"
@@ -54,6 +55,9 @@ func ErrorFrom(err error) *Error {
 	}
 	if e, ok := errors.AsType[*contextengine.TooLargeError](err); ok {
 		return &Error{http.StatusRequestEntityTooLarge, "too_large", e.Error()}
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return &Error{http.StatusRequestTimeout, "request_timeout", "the request body did not arrive in time"}
 	}
 	if e, ok := errors.AsType[*json.SyntaxError](err); ok {
 		return &Error{http.StatusBadRequest, "bad_request", fmt.Sprintf("malformed JSON at byte %d: %v", e.Offset, e)}
