@@ -53,10 +53,45 @@ func accountError(err error) error {
 	return err
 }
 
-// tenantInfo is the answer of GET /api/v1/tenant.
+// tenantInfo is the answer of GET /api/v1/tenant. The Stripe ids are
+// shown to admin callers only.
 type tenantInfo struct {
 	tenancy.Tenant
-	Limits tenancy.Tier `json:"limits"`
+	Limits tierLimits `json:"limits"`
+}
+
+// tierLimits are a tier's limits as clients see them: null is unlimited.
+type tierLimits struct {
+	Name            string `json:"name"`
+	QueriesPerMonth *int64 `json:"queries_per_month"`
+	Documents       *int64 `json:"documents"`
+	Workspaces      *int64 `json:"workspaces"`
+	TokensPerQuery  *int64 `json:"tokens_per_query"`
+	RatePerSecond   *int64 `json:"rate_per_second"`
+	Burst           *int64 `json:"burst"`
+	RetentionDays   *int64 `json:"retention_days"` // how long usage history and audit entries are kept
+}
+
+// limitsOf returns the limits of tier t.
+func limitsOf(t tenancy.Tier) tierLimits {
+	return tierLimits{
+		Name:            t.Name,
+		QueriesPerMonth: limited(t.QueriesPerMonth),
+		Documents:       limited(t.Documents),
+		Workspaces:      limited(t.Workspaces),
+		TokensPerQuery:  limited(int64(t.TokensPerQuery)),
+		RatePerSecond:   limited(int64(t.RatePerSecond)),
+		Burst:           limited(int64(t.Burst)),
+		RetentionDays:   limited(int64((t.Retention + 24*time.Hour - 1) / (24 * time.Hour))),
+	}
+}
+
+// limited returns n, or nil (unlimited) when n is 0 or less.
+func limited(n int64) *int64 {
+	if n <= 0 {
+		return nil
+	}
+	return &n
 }
 
 func (h *Handler) getTenant(w http.ResponseWriter, r *http.Request, p Principal) error {
@@ -64,8 +99,11 @@ func (h *Handler) getTenant(w http.ResponseWriter, r *http.Request, p Principal)
 	if err != nil {
 		return err
 	}
+	if !p.Can(scopeAdmin) {
+		t.StripeCustomerID, t.StripeSubscriptionID = "", ""
+	}
 	tier, _ := h.Tiers.Get(t.Tier)
-	return writeJSON(w, http.StatusOK, tenantInfo{Tenant: t, Limits: tier})
+	return writeJSON(w, http.StatusOK, tenantInfo{Tenant: t, Limits: limitsOf(tier)})
 }
 
 func (h *Handler) listKeys(w http.ResponseWriter, r *http.Request, p Principal) error {

@@ -2,6 +2,7 @@ package caddymodule
 
 import (
 	"bufio"
+	"context"
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
@@ -10,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/caddyserver/caddy/v2/caddytest"
+
+	"github.com/contextlite/cloud/tenancy"
 )
 
 // badInput is one request the API must refuse with a JSON 4xx error.
@@ -312,3 +315,53 @@ func TestSlowBodyIs408(t *testing.T) {
 	}
 }
 
+// TestTenantInfo: GET /api/v1/tenant shows the Stripe ids to admin keys
+// only, and limits as numbers with null for unlimited, never nanoseconds.
+func TestTenantInfo(t *testing.T) {
+	t.Setenv("CONTEXTLITE_ADMIN_TOKEN", "op-secret-token")
+	dir := t.TempDir()
+	tc := startServer(t, dir, "")
+	acme := signup(t, tc, "InfoCo")
+	store, err := tenancy.Open(context.Background(), "", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	if err := store.SetStripeCustomer(context.Background(), acme.TenantID, "cus_secret"); err != nil {
+		t.Fatal(err)
+	}
+	base := acme.URL + "/api/v1"
+	var read struct {
+		Key string `json:"key"`
+	}
+	call(t, tc, "POST", base+"/keys", acme.APIKey, map[string]any{"name": "reader", "scopes": []string{"read"}}, http.StatusCreated, &read)
+
+	get := func(key string) map[string]any {
+		var info map[string]any
+		call(t, tc, "GET", base+"/tenant", key, nil, http.StatusOK, &info)
+		return info
+	}
+	if info := get(read.Key); info["stripe_customer_id"] != nil {
+		t.Errorf("read key sees stripe_customer_id %v", info["stripe_customer_id"])
+	}
+	info := get(acme.APIKey)
+	if info["stripe_customer_id"] != "cus_secret" {
+		t.Errorf("admin key sees stripe_customer_id %v", info["stripe_customer_id"])
+	}
+	limits, _ := info["limits"].(map[string]any)
+	want := map[string]any{"name": "free", "queries_per_month": 1000.0, "documents": 1000.0, "workspaces": 1.0,
+		"tokens_per_query": 4000.0, "rate_per_second": 10.0, "burst": 20.0, "retention_days": 30.0}
+	if fmt.Sprint(limits) != fmt.Sprint(want) {
+		t.Errorf("free limits = %v, want %v", limits, want)
+	}
+
+	if status, body := operatorCall(t, tc.Client, "PUT", "/admin/v1/tenants/"+acme.TenantID+"/tier", "op-secret-token", `{"tier": "pro"}`); status != http.StatusOK {
+		t.Fatalf("set tier: %d %s", status, body)
+	}
+	limits, _ = get(acme.APIKey)["limits"].(map[string]any)
+	for _, k := range []string{"queries_per_month", "documents", "workspaces"} {
+		if v, ok := limits[k]; !ok || v != nil {
+			t.Errorf("pro %s = %v, want null", k, v)
+		}
+	}
+}
