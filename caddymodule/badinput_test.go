@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -364,4 +365,59 @@ func TestTenantInfo(t *testing.T) {
 			t.Errorf("pro %s = %v, want null", k, v)
 		}
 	}
+}
+
+// TestLongURLIsJSON431: a URL over the header limit gets net/http's 431 in
+// JSON on HTTP/1.1, while ordinary calls, on HTTP/1.1 and HTTP/2, are
+// served as before behind the listener wrapper that does it. (Over
+// HTTP/2, Go's server refuses such a request itself: it closes the
+// connection, which no Caddy module can change.)
+func TestLongURLIsJSON431(t *testing.T) {
+	tc := startServer(t, t.TempDir(), "")
+	acme := signup(t, tc, "LongCo")
+	h1, h2 := testClient(false), testClient(true)
+	defer h1.CloseIdleConnections()
+	defer h2.CloseIdleConnections()
+
+	req, _ := http.NewRequest("GET", acme.URL+"/api/v1/documents/search?q="+strings.Repeat("a", 20<<10), nil)
+	req.Header.Set("X-API-Key", acme.APIKey)
+	resp, err := h1.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e errorCode
+	err = json.NewDecoder(resp.Body).Decode(&e)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge || e.Error.Code != "headers_too_large" ||
+		resp.Header.Get("Content-Type") != "application/json" {
+		t.Fatalf("long URL: %d %v %+v (%v)", resp.StatusCode, resp.Header, e, err)
+	}
+
+	for _, client := range []*http.Client{h1, h2} {
+		req, _ := http.NewRequest("GET", acme.URL+"/api/v1/storage/info", nil)
+		req.Header.Set("X-API-Key", acme.APIKey)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || (client == h2) != (resp.ProtoMajor == 2) {
+			t.Errorf("%s: status %d", resp.Proto, resp.StatusCode)
+		}
+	}
+}
+
+// testClient returns a client of the test server on HTTP/2 or HTTP/1.1 only.
+func testClient(http2 bool) *http.Client {
+	tr := &http.Transport{
+		TLSClientConfig:   &tls.Config{InsecureSkipVerify: true},
+		ForceAttemptHTTP2: http2,
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return new(net.Dialer).DialContext(ctx, network, "127.0.0.1:"+testHTTPSPort)
+		},
+	}
+	if !http2 {
+		tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
+	}
+	return &http.Client{Transport: tr}
 }
