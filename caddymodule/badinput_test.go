@@ -5,13 +5,17 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddytest"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/contextlite/cloud/tenancy"
 )
@@ -420,4 +424,24 @@ func testClient(http2 bool) *http.Client {
 		tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
 	}
 	return &http.Client{Transport: tr}
+}
+
+// TestErrorsHandlerCodes: errors raised in Caddy's chain get the codes the
+// API uses for the same statuses (internal_error, not internal_server_error).
+func TestErrorsHandlerCodes(t *testing.T) {
+	for status, code := range map[int]string{
+		http.StatusInternalServerError: "internal_error", http.StatusTooManyRequests: "rate_limited",
+		http.StatusServiceUnavailable: "unavailable", http.StatusBadGateway: "bad_gateway",
+	} {
+		rec := httptest.NewRecorder()
+		r := caddyhttp.PrepareRequest(httptest.NewRequest("GET", "/api/v1/documents", nil), caddy.NewReplacer(), rec, nil)
+		r = r.WithContext(context.WithValue(r.Context(), caddyhttp.ErrorCtxKey, caddyhttp.Error(status, errors.New("boom"))))
+		if err := (Errors{}).ServeHTTP(rec, r, nil); err != nil {
+			t.Fatal(err)
+		}
+		var e errorCode
+		if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || rec.Code != status || e.Error.Code != code {
+			t.Errorf("status %d: %d %s, want code %s", status, rec.Code, rec.Body, code)
+		}
+	}
 }
