@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -43,7 +44,8 @@ func accountError(err error) error {
 	switch {
 	case errors.Is(err, tenancy.ErrNotFound):
 		return &Error{http.StatusNotFound, "not_found", "no such key"}
-	case errors.Is(err, tenancy.ErrInvalidScope), errors.Is(err, tenancy.ErrInvalidKeyName), errors.Is(err, tenancy.ErrInvalidExpiry):
+	case errors.Is(err, tenancy.ErrInvalidScope), errors.Is(err, tenancy.ErrInvalidKeyName), errors.Is(err, tenancy.ErrInvalidExpiry),
+		errors.Is(err, tenancy.ErrInvalidGrace), errors.Is(err, tenancy.ErrTimeOutOfRange):
 		return &Error{http.StatusUnprocessableEntity, "invalid_request", err.Error()}
 	case errors.Is(err, tenancy.ErrKeyRevoked), errors.Is(err, tenancy.ErrKeyExpired):
 		return &Error{http.StatusConflict, "key_inactive", "only an active key can be rotated"}
@@ -51,10 +53,45 @@ func accountError(err error) error {
 	return err
 }
 
-// tenantInfo is the answer of GET /api/v1/tenant.
+// tenantInfo is the answer of GET /api/v1/tenant. The Stripe ids are
+// shown to admin callers only.
 type tenantInfo struct {
 	tenancy.Tenant
-	Limits tenancy.Tier `json:"limits"`
+	Limits tierLimits `json:"limits"`
+}
+
+// tierLimits are a tier's limits as clients see them: null is unlimited.
+type tierLimits struct {
+	Name            string `json:"name"`
+	QueriesPerMonth *int64 `json:"queries_per_month"`
+	Documents       *int64 `json:"documents"`
+	Workspaces      *int64 `json:"workspaces"`
+	TokensPerQuery  *int64 `json:"tokens_per_query"`
+	RatePerSecond   *int64 `json:"rate_per_second"`
+	Burst           *int64 `json:"burst"`
+	RetentionDays   *int64 `json:"retention_days"` // how long usage history and audit entries are kept
+}
+
+// limitsOf returns the limits of tier t.
+func limitsOf(t tenancy.Tier) tierLimits {
+	return tierLimits{
+		Name:            t.Name,
+		QueriesPerMonth: limited(t.QueriesPerMonth),
+		Documents:       limited(t.Documents),
+		Workspaces:      limited(t.Workspaces),
+		TokensPerQuery:  limited(int64(t.TokensPerQuery)),
+		RatePerSecond:   limited(int64(t.RatePerSecond)),
+		Burst:           limited(int64(t.Burst)),
+		RetentionDays:   limited(int64((t.Retention + 24*time.Hour - 1) / (24 * time.Hour))),
+	}
+}
+
+// limited returns n, or nil (unlimited) when n is 0 or less.
+func limited(n int64) *int64 {
+	if n <= 0 {
+		return nil
+	}
+	return &n
 }
 
 func (h *Handler) getTenant(w http.ResponseWriter, r *http.Request, p Principal) error {
@@ -62,8 +99,11 @@ func (h *Handler) getTenant(w http.ResponseWriter, r *http.Request, p Principal)
 	if err != nil {
 		return err
 	}
+	if !p.Can(scopeAdmin) {
+		t.StripeCustomerID, t.StripeSubscriptionID = "", ""
+	}
 	tier, _ := h.Tiers.Get(t.Tier)
-	return writeJSON(w, http.StatusOK, tenantInfo{Tenant: t, Limits: tier})
+	return writeJSON(w, http.StatusOK, tenantInfo{Tenant: t, Limits: limitsOf(tier)})
 }
 
 func (h *Handler) listKeys(w http.ResponseWriter, r *http.Request, p Principal) error {
@@ -74,11 +114,24 @@ func (h *Handler) listKeys(w http.ResponseWriter, r *http.Request, p Principal) 
 	return writeJSON(w, http.StatusOK, map[string]any{"keys": keys})
 }
 
-// newKey is the body of POST /api/v1/keys.
+// newKey is the body of POST /api/v1/keys; ExpiresAt is RFC 3339.
 type newKey struct {
-	Name      string     `json:"name"`
-	Scopes    []string   `json:"scopes"`
-	ExpiresAt *time.Time `json:"expires_at"`
+	Name      string   `json:"name"`
+	Scopes    []string `json:"scopes"`
+	ExpiresAt *string  `json:"expires_at"`
+}
+
+// expiry parses the expires_at of a new key (nil: none).
+func (k newKey) expiry() (*time.Time, error) {
+	if k.ExpiresAt == nil {
+		return nil, nil
+	}
+	at, err := time.Parse(time.RFC3339Nano, *k.ExpiresAt)
+	if err != nil {
+		return nil, &Error{http.StatusUnprocessableEntity, "invalid_request",
+			"expires_at must be an RFC 3339 time such as 2027-01-31T00:00:00Z"}
+	}
+	return &at, nil
 }
 
 // createdKey is shown once: it holds the only copy of the key.
@@ -92,10 +145,14 @@ func (h *Handler) createKey(w http.ResponseWriter, r *http.Request, p Principal)
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
+	expiresAt, err := req.expiry()
+	if err != nil {
+		return err
+	}
 	if len(req.Scopes) == 0 {
 		req.Scopes = []string{scopeRead, scopeWrite}
 	}
-	plain, k, err := h.Accounts.CreateKey(r.Context(), p.TenantID, req.Name, req.Scopes, req.ExpiresAt)
+	plain, k, err := h.Accounts.CreateKey(r.Context(), p.TenantID, req.Name, req.Scopes, expiresAt)
 	if err != nil {
 		return err
 	}
@@ -117,8 +174,8 @@ func (h *Handler) rotateKey(w http.ResponseWriter, r *http.Request, p Principal)
 	}
 	grace := defaultRotationGrace
 	if req.GraceSeconds != nil {
-		if *req.GraceSeconds < 0 {
-			return &Error{http.StatusUnprocessableEntity, "invalid_request", "grace_seconds must not be negative"}
+		if most := int64(tenancy.MaxRotationGrace / time.Second); *req.GraceSeconds < 0 || *req.GraceSeconds > most {
+			return &Error{http.StatusUnprocessableEntity, "invalid_request", fmt.Sprintf("grace_seconds must be between 0 and %d (30 days)", most)}
 		}
 		grace = time.Duration(*req.GraceSeconds) * time.Second
 	}

@@ -2,7 +2,6 @@ package api
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"strings"
 
@@ -54,8 +53,7 @@ type clamp struct {
 }
 
 // assemble serves POST /api/v1/context/assemble. A max_tokens above the
-// tier's limit is lowered to it, which the response and a Warning header
-// report.
+// tier's limit is lowered to it, which the response's clamped reports.
 func assemble(w http.ResponseWriter, r *http.Request, t *contextengine.Tenant, p Principal) error {
 	var req assembleRequest
 	if err := decodeJSON(r, &req); err != nil {
@@ -95,7 +93,6 @@ func assemble(w http.ResponseWriter, r *http.Request, t *contextengine.Tenant, p
 	}
 	if clamped {
 		resp.Clamped = &clampedLimits{MaxTokens: clamp{Requested: req.MaxTokens, Applied: budget}}
-		w.Header().Set("Warning", fmt.Sprintf(`299 - "max_tokens clamped to %d by tier"`, budget))
 	}
 	return writeJSON(w, http.StatusOK, resp)
 }

@@ -77,14 +77,11 @@ func TestAssemble(t *testing.T) {
 			rec := do(t, h, tc.p, "POST", "/api/v1/context/assemble", tc.body)
 			raw := decode[map[string]any](t, rec, http.StatusOK)
 			keys := []string{"query", "documents", "total_documents", "total_tokens", "max_tokens", "cache_hit", "timings"}
-			warning := rec.Header().Get("Warning")
 			if tc.wantClamped {
 				keys = append(keys, "clamped")
-				if want := `299 - "max_tokens clamped to 1000 by tier"`; warning != want {
-					t.Errorf("Warning = %q, want %q", warning, want)
-				}
-			} else if warning != "" {
-				t.Errorf("unexpected Warning %q", warning)
+			}
+			if warning := rec.Header().Get("Warning"); warning != "" {
+				t.Errorf("obsolete Warning header %q", warning)
 			}
 			wantKeys(t, "assemble", raw, keys...)
 			wantKeys(t, "timings", raw["timings"].(map[string]any), "search_us", "select_us", "total_us")

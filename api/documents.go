@@ -70,7 +70,7 @@ type bulkResponse struct {
 
 // addDocuments serves POST /api/v1/documents/bulk. Invalid documents fail
 // alone; the others are stored in one transaction.
-func addDocuments(w http.ResponseWriter, r *http.Request, t *contextengine.Tenant, _ Principal) error {
+func (h *Handler) addDocuments(w http.ResponseWriter, r *http.Request, t *contextengine.Tenant, p Principal) error {
 	var req bulkRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
@@ -91,7 +91,7 @@ func addDocuments(w http.ResponseWriter, r *http.Request, t *contextengine.Tenan
 		resp.Results[i] = bulkResult{Index: i, ID: res.ID, Status: res.Status}
 		switch {
 		case res.Err != nil:
-			e := ErrorFrom(res.Err)
+			e := h.errorFor(res.Err, p)
 			resp.Results[i].Error = &errorDetail{Code: e.Code, Message: e.Message}
 			resp.Failed++
 		case res.Status == contextengine.StatusCreated:
@@ -118,6 +118,11 @@ func listDocuments(w http.ResponseWriter, r *http.Request, t *contextengine.Tena
 	limit, err := queryInt(q, "limit", defaultListLimit, maxListLimit)
 	if err != nil {
 		return err
+	}
+	if ws := q.Get("workspace"); ws != "" {
+		if err := contextengine.ValidateWorkspace(ws); err != nil {
+			return err
+		}
 	}
 	page, err := t.List(r.Context(), contextengine.ListOptions{Workspace: q.Get("workspace"), Cursor: q.Get("cursor"), Limit: limit})
 	if err != nil {

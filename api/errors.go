@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"reflect"
 
 	"github.com/contextlite/cloud/contextengine"
@@ -49,8 +50,14 @@ func ErrorFrom(err error) *Error {
 	if e, ok := errors.AsType[*http.MaxBytesError](err); ok {
 		return &Error{http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("the request body is larger than %d bytes", e.Limit)}
 	}
+	if e, ok := errors.AsType[*contextengine.LimitError](err); ok {
+		return limitError(e, "")
+	}
 	if e, ok := errors.AsType[*contextengine.TooLargeError](err); ok {
 		return &Error{http.StatusRequestEntityTooLarge, "too_large", e.Error()}
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return &Error{http.StatusRequestTimeout, "request_timeout", "the request body did not arrive in time"}
 	}
 	if e, ok := errors.AsType[*json.SyntaxError](err); ok {
 		return &Error{http.StatusBadRequest, "bad_request", fmt.Sprintf("malformed JSON at byte %d: %v", e.Offset, e)}
@@ -75,8 +82,6 @@ func engineError(err error) *Error {
 	case errors.Is(err, contextengine.ErrConflict), errors.Is(err, contextengine.ErrWorkspaceExists),
 		errors.Is(err, contextengine.ErrTenantExists):
 		return &Error{http.StatusConflict, "conflict", err.Error()}
-	case errors.Is(err, contextengine.ErrLimitReached):
-		return &Error{http.StatusTooManyRequests, "quota_exceeded", err.Error()}
 	case errors.Is(err, contextengine.ErrClosed):
 		return &Error{http.StatusServiceUnavailable, "unavailable", "the service is shutting down; retry"}
 	case errors.Is(err, context.DeadlineExceeded):

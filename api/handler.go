@@ -104,9 +104,9 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		WriteQuotaError(w, qe, time.Now())
 		return
 	}
-	e := ErrorFrom(err)
+	p, _ := PrincipalFrom(r.Context())
+	e := h.errorFor(err, p)
 	if e.Status >= http.StatusInternalServerError {
-		p, _ := PrincipalFrom(r.Context())
 		h.log.ErrorContext(r.Context(), "api call failed", "method", r.Method, "path", r.URL.Path,
 			"tenant", p.TenantID, "status", e.Status, "error", err)
 	}

@@ -9,7 +9,7 @@ import (
 func (h *Handler) routes() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle("POST /api/v1/documents", h.handler(scopeWrite, addDocument))
-	mux.Handle("POST /api/v1/documents/bulk", h.handler(scopeWrite, addDocuments))
+	mux.Handle("POST /api/v1/documents/bulk", h.handler(scopeWrite, h.addDocuments))
 	mux.Handle("GET /api/v1/documents", h.handler(scopeRead, listDocuments))
 	// More specific than {id}, so it wins; a document with id "search"
 	// can still be deleted, but only listed or searched, not fetched.

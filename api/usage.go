@@ -1,8 +1,10 @@
 package api
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -80,4 +82,28 @@ func WriteQuotaError(w http.ResponseWriter, e *metering.QuotaError, now time.Tim
 		w.Header().Set("Retry-After", strconv.FormatInt(max(int64(e.Reset.Sub(now).Seconds()), 1), 10))
 	}
 	WriteError(w, http.StatusTooManyRequests, "quota_exceeded", e.Error())
+}
+
+// limitError answers a stored-data limit reached: 403, not 429, since
+// waiting frees nothing, with a code naming the limit and the tier that
+// allows more (nextTier; "" names none).
+func limitError(e *contextengine.LimitError, nextTier string) *Error {
+	code := map[string]string{
+		contextengine.LimitDocuments:    "document_limit_reached",
+		contextengine.LimitWorkspaces:   "workspace_limit_reached",
+		contextengine.LimitStorageBytes: "storage_limit_reached",
+	}[e.Limit]
+	msg := e.Error() + "; delete some to make room"
+	if nextTier != "" {
+		msg += ", or upgrade: the " + nextTier + " tier allows more"
+	}
+	return &Error{http.StatusForbidden, cmp.Or(code, "limit_reached"), msg}
+}
+
+// errorFor is ErrorFrom for a call of p: limit errors name p's next tier.
+func (h *Handler) errorFor(err error, p Principal) *Error {
+	if le, ok := errors.AsType[*contextengine.LimitError](err); ok {
+		return limitError(le, h.Plans.Quota(p.Tier).NextTier)
+	}
+	return ErrorFrom(err)
 }

@@ -39,6 +39,7 @@ var errorCodes = map[int]string{
 	http.StatusMethodNotAllowed:      "method_not_allowed",
 	http.StatusRequestEntityTooLarge: "too_large",
 	http.StatusTooManyRequests:       "rate_limited",
+	http.StatusInternalServerError:   "internal_error",
 	http.StatusServiceUnavailable:    "unavailable",
 }
 

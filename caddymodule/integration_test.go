@@ -34,6 +34,12 @@ func startServer(t *testing.T, dataDir, extra string) *caddytest.Tester {
 // startServerWith is startServer with a control-plane DSN (empty: SQLite).
 func startServerWith(t *testing.T, dataDir, dsn, extra string) *caddytest.Tester {
 	t.Helper()
+	return startServerEdited(t, dataDir, dsn, extra, func(c string) string { return c })
+}
+
+// startServerEdited is startServerWith with the Caddyfile passed through edit.
+func startServerEdited(t *testing.T, dataDir, dsn, extra string, edit func(string) string) *caddytest.Tester {
+	t.Helper()
 	raw, err := os.ReadFile("../Caddyfile")
 	if err != nil {
 		t.Fatal(err)
@@ -45,7 +51,7 @@ func startServerWith(t *testing.T, dataDir, dsn, extra string) *caddytest.Tester
 	} {
 		t.Setenv(k, v)
 	}
-	config := strings.Replace(string(raw), "\tcontextlite {\n", "\tcontextlite {\n"+extra, 1)
+	config := edit(strings.Replace(string(raw), "\tcontextlite {\n", "\tcontextlite {\n"+extra, 1))
 	tester := caddytest.NewTester(t)
 	tester.InitServer(config, "caddyfile")
 	t.Cleanup(func() { resetZones(tester) })

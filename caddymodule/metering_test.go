@@ -28,10 +28,26 @@ func TestQuotasAndHeaders(t *testing.T) {
 	for i := range 3 {
 		call(t, tc, "POST", base+"/documents", acme.APIKey, map[string]string{"path": "doc" + strconv.Itoa(i) + ".go", "content": "package quota\n\nfunc Invoice() {}\n"}, http.StatusCreated, nil)
 	}
+	// Stored-data limits are not time-based: 403 naming the limit and the
+	// next tier, without Retry-After, for one document, in bulk and for
+	// workspaces.
 	var e errorCode
-	call(t, tc, "POST", base+"/documents", acme.APIKey, map[string]string{"path": "doc3.go", "content": "package quota"}, http.StatusTooManyRequests, &e)
-	if e.Error.Code != "quota_exceeded" || !strings.Contains(e.Error.Message, "documents") {
-		t.Fatalf("fourth document: %+v", e)
+	hdr := call(t, tc, "POST", base+"/documents", acme.APIKey, map[string]string{"path": "doc3.go", "content": "package quota"}, http.StatusForbidden, &e)
+	if e.Error.Code != "document_limit_reached" || !strings.Contains(e.Error.Message, "starter") || hdr.Get("Retry-After") != "" {
+		t.Fatalf("fourth document: %+v, Retry-After %q", e, hdr.Get("Retry-After"))
+	}
+	var bulk struct {
+		Results []struct {
+			Error struct{ Code, Message string } `json:"error"`
+		} `json:"results"`
+	}
+	call(t, tc, "POST", base+"/documents/bulk", acme.APIKey, map[string]any{"documents": []map[string]string{{"path": "doc4.go", "content": "package quota"}}}, http.StatusOK, &bulk)
+	if len(bulk.Results) != 1 || bulk.Results[0].Error.Code != "document_limit_reached" || !strings.Contains(bulk.Results[0].Error.Message, "starter") {
+		t.Fatalf("bulk past the limit: %+v", bulk)
+	}
+	call(t, tc, "POST", base+"/workspaces", acme.APIKey, map[string]string{"name": "second"}, http.StatusForbidden, &e)
+	if e.Error.Code != "workspace_limit_reached" || !strings.Contains(e.Error.Message, "starter") {
+		t.Fatalf("second workspace: %+v", e)
 	}
 
 	query := `{"query": "invoice", "max_tokens": 500}`
@@ -57,7 +73,7 @@ func TestQuotasAndHeaders(t *testing.T) {
 	}
 
 	// Over quota, the rest of the API and the usage report still answer.
-	hdr := call(t, tc, "GET", base+"/documents", acme.APIKey, nil, http.StatusOK, nil)
+	hdr = call(t, tc, "GET", base+"/documents", acme.APIKey, nil, http.StatusOK, nil)
 	if hdr.Get("X-Quota-Limit") != "5" || hdr.Get("X-Quota-Remaining") != "0" {
 		t.Errorf("list headers: %v", hdr)
 	}

@@ -177,9 +177,18 @@ func (s *Service) Keys(ctx context.Context, tenantID string) ([]APIKey, error) {
 	return s.Store.Keys(ctx, tenantID)
 }
 
+// Bounds of API key times.
+const (
+	// MaxKeyLifetimeYears bounds how far away a key's expiry may be.
+	MaxKeyLifetimeYears = 10
+	// MaxRotationGrace bounds how long a rotated key keeps working.
+	MaxRotationGrace = 30 * 24 * time.Hour
+)
+
 // CreateKey makes a live key for a tenant. Scopes must be read, write or
 // admin (ErrInvalidScope); the name at most 100 printable characters
-// (ErrInvalidKeyName); expiresAt, if set, in the future (ErrInvalidExpiry).
+// (ErrInvalidKeyName); expiresAt, if set, in the future and at most
+// MaxKeyLifetimeYears away (ErrInvalidExpiry).
 // ErrNotFound if there is no such tenant.
 func (s *Service) CreateKey(ctx context.Context, tenantID, name string, scopes []string, expiresAt *time.Time) (plaintext string, k APIKey, err error) {
 	now := s.now()
@@ -193,6 +202,9 @@ func (s *Service) CreateKey(ctx context.Context, tenantID, name string, scopes [
 	if expiresAt != nil {
 		if !expiresAt.After(now) {
 			return "", APIKey{}, fmt.Errorf("%w: %s is not in the future", ErrInvalidExpiry, expiresAt.Format(time.RFC3339))
+		}
+		if expiresAt.After(now.AddDate(MaxKeyLifetimeYears, 0, 0)) {
+			return "", APIKey{}, fmt.Errorf("%w: %s is more than %d years away", ErrInvalidExpiry, expiresAt.Format(time.RFC3339), MaxKeyLifetimeYears)
 		}
 		at := expiresAt.UTC().Truncate(time.Microsecond)
 		k.ExpiresAt = &at
@@ -245,10 +257,14 @@ func checkKeyName(name string) (string, error) {
 
 // RotateKey replaces a tenant's key with a new one of the same name,
 // scopes and expiry. The old key keeps working for grace (a negative grace
-// counts as 0), or until it expires if that is sooner. ErrNotFound if the
+// counts as 0; more than MaxRotationGrace is ErrInvalidGrace), or until it
+// expires if that is sooner. ErrNotFound if the
 // tenant has no such key; ErrKeyRevoked or ErrKeyExpired if it is no
 // longer active.
 func (s *Service) RotateKey(ctx context.Context, tenantID, keyID string, grace time.Duration) (plaintext string, k APIKey, err error) {
+	if grace > MaxRotationGrace {
+		return "", APIKey{}, fmt.Errorf("%w: %s is longer than %s", ErrInvalidGrace, grace, MaxRotationGrace)
+	}
 	old, err := s.key(ctx, tenantID, keyID)
 	if err != nil {
 		return "", APIKey{}, err

@@ -223,6 +223,9 @@ func TestCreateKey(t *testing.T) {
 		{"control character", id, "ci\nprod", []string{"read"}, nil, nil, ErrInvalidKeyName},
 		{"invalid UTF-8", id, "ci\xff", []string{"read"}, nil, nil, ErrInvalidKeyName},
 		{"expired", id, "ci", []string{"read"}, ptr(clock.Now()), nil, ErrInvalidExpiry},
+		{"ten years", id, "ci", []string{"read"}, ptr(clock.Now().AddDate(MaxKeyLifetimeYears, 0, 0)), []string{"read"}, nil},
+		{"past ten years", id, "ci", []string{"read"}, ptr(clock.Now().AddDate(MaxKeyLifetimeYears, 0, 0).Add(time.Second)), nil, ErrInvalidExpiry},
+		{"year 3000", id, "ci", []string{"read"}, ptr(time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC)), nil, ErrInvalidExpiry},
 		{"unknown tenant", NewTenantID(), "ci", []string{"read"}, nil, nil, ErrNotFound},
 	}
 	for _, tt := range tests {
@@ -284,6 +287,17 @@ func TestRotateKey(t *testing.T) {
 		if err != nil || got.ExpiresAt == nil || !got.ExpiresAt.Equal(tt.wantOldExp) || got.Active(now) != tt.wantActive {
 			t.Errorf("%s: old key after rotation %+v, %v; want expiry %v", tt.name, got, err, tt.wantOldExp)
 		}
+	}
+
+	_, long, err := s.CreateKey(ctx, id, "long", []string{"read"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.RotateKey(ctx, id, long.ID, MaxRotationGrace+time.Second); !errors.Is(err, ErrInvalidGrace) {
+		t.Errorf("RotateKey with a grace past %s = %v, want ErrInvalidGrace", MaxRotationGrace, err)
+	}
+	if got, err := s.Store.KeyByHash(ctx, long.Hash); err != nil || !got.Active(now.AddDate(1, 0, 0)) {
+		t.Errorf("refused rotation changed the key: %+v, %v", got, err)
 	}
 
 	_, revoked, err := s.CreateKey(ctx, id, "old", []string{"read"}, nil)

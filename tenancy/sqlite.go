@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -64,7 +65,11 @@ type sqlConn interface {
 type sqliteQuerier struct{ w, r sqlConn }
 
 func (q sqliteQuerier) exec(ctx context.Context, query string, args ...any) (int64, error) {
-	res, err := q.w.ExecContext(ctx, query, sqliteArgs(args)...)
+	args, err := sqliteArgs(args)
+	if err != nil {
+		return 0, err
+	}
+	res, err := q.w.ExecContext(ctx, query, args...)
 	if err != nil {
 		return 0, err
 	}
@@ -72,11 +77,24 @@ func (q sqliteQuerier) exec(ctx context.Context, query string, args ...any) (int
 }
 
 func (q sqliteQuerier) queryRow(ctx context.Context, query string, args ...any) scanner {
-	return q.r.QueryRowContext(ctx, query, sqliteArgs(args)...)
+	args, err := sqliteArgs(args)
+	if err != nil {
+		return errScanner{err}
+	}
+	return q.r.QueryRowContext(ctx, query, args...)
 }
 
+// errScanner is a row that failed before its query ran.
+type errScanner struct{ err error }
+
+func (s errScanner) Scan(...any) error { return s.err }
+
 func (q sqliteQuerier) query(ctx context.Context, each func(scanner) error, query string, args ...any) error {
-	rows, err := q.r.QueryContext(ctx, query, sqliteArgs(args)...)
+	args, err := sqliteArgs(args)
+	if err != nil {
+		return err
+	}
+	rows, err := q.r.QueryContext(ctx, query, args...)
 	if err != nil {
 		return err
 	}
@@ -89,22 +107,44 @@ func (q sqliteQuerier) query(ctx context.Context, each func(scanner) error, quer
 	return rows.Err()
 }
 
-// sqliteArgs converts times to the unix nanoseconds SQLite stores.
-func sqliteArgs(args []any) []any {
+// sqliteArgs converts times to the unix nanoseconds SQLite stores. A time
+// whose nanoseconds do not fit in an int64 (before 1678 or after 2262) is
+// refused with ErrTimeOutOfRange rather than stored wrapped around.
+func sqliteArgs(args []any) ([]any, error) {
 	out := make([]any, len(args))
 	for i, a := range args {
-		switch v := a.(type) {
-		case time.Time:
-			out[i] = v.UnixNano()
-		case *time.Time:
-			if v != nil {
-				out[i] = v.UnixNano()
+		t, ok := a.(time.Time)
+		if p, isPtr := a.(*time.Time); isPtr && p != nil {
+			t, ok = *p, true
+		}
+		switch {
+		case ok:
+			ns, err := unixNano(t)
+			if err != nil {
+				return nil, err
 			}
+			out[i] = ns
+		case a == (*time.Time)(nil):
+			out[i] = nil
 		default:
 			out[i] = a
 		}
 	}
-	return out
+	return out, nil
+}
+
+// Bounds of the times sqliteArgs stores.
+var (
+	minSQLiteTime = time.Unix(0, math.MinInt64)
+	maxSQLiteTime = time.Unix(0, math.MaxInt64)
+)
+
+// unixNano returns t in unix nanoseconds, or ErrTimeOutOfRange.
+func unixNano(t time.Time) (int64, error) {
+	if t.Before(minSQLiteTime) || t.After(maxSQLiteTime) {
+		return 0, fmt.Errorf("%w: %s", ErrTimeOutOfRange, t.UTC().Format(time.RFC3339))
+	}
+	return t.UnixNano(), nil
 }
 
 // sqliteDB is the SQLite writer and reader pools; r is nil while migrating.

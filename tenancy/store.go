@@ -23,6 +23,8 @@ var (
 	ErrInvalidScope   = errors.New("invalid scopes")
 	ErrInvalidKeyName = errors.New("invalid API key name")
 	ErrInvalidExpiry  = errors.New("invalid API key expiry")
+	ErrInvalidGrace   = errors.New("invalid rotation grace")
+	ErrTimeOutOfRange = errors.New("time out of the storable range")
 )
 
 // Store keeps the control plane's records. Implementations are safe for

@@ -154,6 +154,36 @@ func TestStoreKeys(t *testing.T) {
 	})
 }
 
+// TestStoreTimeRange: a time is stored as it is or refused, never wrapped
+// around (SQLite keeps unix nanoseconds, which end in 2262).
+func TestStoreTimeRange(t *testing.T) {
+	eachStore(t, func(t *testing.T, s Store) {
+		ctx := context.Background()
+		acme := mustTenant(t, s, "acme", t0)
+		for i, at := range []time.Time{
+			time.Date(2262, 1, 1, 0, 0, 0, 0, time.UTC),
+			time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC),
+			time.Date(1600, 1, 1, 0, 0, 0, 0, time.UTC),
+		} {
+			hash := []byte(fmt.Sprintf("k%d", i))
+			k := APIKey{ID: NewTenantID(), TenantID: acme.ID, Prefix: "clc_live_0001", Hash: hash, CreatedAt: t0, ExpiresAt: &at}
+			err := s.CreateKey(ctx, k)
+			got, gerr := s.KeyByHash(ctx, hash)
+			switch {
+			case err == nil && (gerr != nil || got.ExpiresAt == nil || !got.ExpiresAt.Equal(at)):
+				t.Errorf("expiry %v stored as %v (%v)", at, got.ExpiresAt, gerr)
+			case err != nil && !errors.Is(err, ErrTimeOutOfRange):
+				t.Errorf("expiry %v: %v, want ErrTimeOutOfRange", at, err)
+			case err != nil && !errors.Is(gerr, ErrNotFound):
+				t.Errorf("refused expiry %v: key %+v, %v; want none stored", at, got, gerr)
+			}
+			if at.Year() == 2262 && err != nil {
+				t.Errorf("expiry %v refused: %v", at, err)
+			}
+		}
+	})
+}
+
 func TestStoreRevokeExpire(t *testing.T) {
 	eachStore(t, func(t *testing.T, s Store) {
 		ctx := context.Background()
