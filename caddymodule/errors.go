@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
@@ -11,6 +12,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
 	"github.com/contextlite/cloud/api"
+	"github.com/contextlite/cloud/metering"
 )
 
 func init() {
@@ -21,8 +23,9 @@ func init() {
 	})
 }
 
-// Errors answers errors raised by Caddy and other handlers (rate limits,
-// body size limits, unknown routes) as JSON, for use in handle_errors.
+// Errors answers errors raised by Caddy and the handlers (credentials,
+// quotas, rate limits, body size limits, unknown routes) as JSON, for use
+// in handle_errors.
 type Errors struct{}
 
 // CaddyModule returns the Caddy module information.
@@ -42,16 +45,21 @@ var errorCodes = map[int]string{
 	http.StatusServiceUnavailable:    "unavailable",
 }
 
-// ServeHTTP writes the request's error as JSON.
+// ServeHTTP writes the request's error as JSON: an *api.Error or a
+// quota error as the handler that returned it meant, others by status.
 func (Errors) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
-	status := http.StatusInternalServerError
-	var he caddyhttp.HandlerError
-	if err, ok := r.Context().Value(caddyhttp.ErrorCtxKey).(error); ok && errors.As(err, &he) && he.StatusCode != 0 {
-		status = he.StatusCode
+	err, _ := r.Context().Value(caddyhttp.ErrorCtxKey).(error)
+	if qe, ok := errors.AsType[*metering.QuotaError](err); ok {
+		api.WriteQuotaError(w, qe, time.Now())
+		return nil
 	}
-	var mbe *http.MaxBytesError
-	if err, ok := r.Context().Value(caddyhttp.ErrorCtxKey).(error); ok && errors.As(err, &mbe) {
-		status = http.StatusRequestEntityTooLarge
+	if e := api.ErrorFrom(err); err != nil && e.Status != http.StatusInternalServerError {
+		api.WriteError(w, e.Status, e.Code, e.Message)
+		return nil
+	}
+	status := http.StatusInternalServerError
+	if he, ok := errors.AsType[caddyhttp.HandlerError](err); ok && he.StatusCode != 0 {
+		status = he.StatusCode
 	}
 	code, ok := errorCodes[status]
 	if !ok {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -34,14 +35,28 @@ func startServer(t *testing.T, dataDir, extra string) *caddytest.Tester {
 // startServerWith is startServer with a control-plane DSN (empty: SQLite).
 func startServerWith(t *testing.T, dataDir, dsn, extra string) *caddytest.Tester {
 	t.Helper()
+	return startServerEdited(t, dataDir, dsn, extra)
+}
+
+// startServerEdited is startServerWith on the root Caddyfile changed by
+// edits, pairs of a text it must contain and its replacement.
+func startServerEdited(t *testing.T, dataDir, dsn, extra string, edits ...string) *caddytest.Tester {
+	t.Helper()
 	raw, err := os.ReadFile("../Caddyfile")
 	if err != nil {
 		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(edits); i += 2 {
+		if !strings.Contains(string(raw), edits[i]) {
+			t.Fatalf("the Caddyfile has no %q", edits[i])
+		}
+		raw = []byte(strings.Replace(string(raw), edits[i], edits[i+1], 1))
 	}
 	for k, v := range map[string]string{
 		"CONTEXTLITE_ADMIN": testAdminAddr, "CONTEXTLITE_DATA": dataDir, "CONTEXTLITE_DOMAIN": "localhost",
 		"CONTEXTLITE_HTTP_PORT": testHTTPPort, "CONTEXTLITE_HTTPS_PORT": testHTTPSPort, "CONTEXTLITE_SIGNUPS_PER_MINUTE": signupsPerMinute,
 		"CONTEXTLITE_DATABASE_URL": dsn, "CONTEXTLITE_IP_RATE": ipRate, "CONTEXTLITE_USAGE_SHIP_INTERVAL": "100ms",
+		"CONTEXTLITE_ACCESS_LOG": "file " + accessLogPath(dataDir),
 	} {
 		t.Setenv(k, v)
 	}
@@ -52,6 +67,9 @@ func startServerWith(t *testing.T, dataDir, dsn, extra string) *caddytest.Tester
 	waitForCertificates(t, tester)
 	return tester
 }
+
+// accessLogPath is where the access log of a test server on dataDir goes.
+func accessLogPath(dataDir string) string { return filepath.Join(dataDir, "access.log") }
 
 // waitForCertificates waits until the server answers TLS handshakes.
 func waitForCertificates(t *testing.T, tc *caddytest.Tester) {
