@@ -45,9 +45,13 @@ type App struct {
 	Domain string `json:"domain,omitempty"`
 	// DataDir holds tenant databases and the embedded control plane.
 	DataDir string `json:"data_dir,omitempty"`
-	// ControlDSN selects PostgreSQL (postgres://...); empty: embedded SQLite.
+	// ControlDSN selects PostgreSQL (postgres://...); empty: embedded
+	// SQLite. Like every secret setting it may be an {env.VAR}
+	// placeholder, resolved at provisioning, which keeps the value out of
+	// the saved config.
 	ControlDSN string `json:"control_dsn,omitempty"`
-	// KeyPepper, when set, makes API key hashes HMAC-SHA256 with it.
+	// KeyPepper, when set, makes API key hashes HMAC-SHA256 with it;
+	// {env.VAR} is resolved at provisioning.
 	KeyPepper string `json:"key_pepper,omitempty"`
 	// MaxOpenTenants bounds the open tenant databases (default 100).
 	MaxOpenTenants int `json:"max_open_tenants,omitempty"`
@@ -68,7 +72,8 @@ type App struct {
 	AllowPrivateWebhooks bool `json:"allow_private_webhooks,omitempty"`
 	// Stripe enables billing.
 	Stripe *StripeConfig `json:"stripe,omitempty"`
-	// AdminToken enables the operator API (/admin/v1) for bearers of it.
+	// AdminToken enables the operator API (/admin/v1) for bearers of it;
+	// {env.VAR} is resolved at provisioning.
 	AdminToken string `json:"admin_token,omitempty"`
 	// Backups, when set, are taken on a schedule.
 	Backups *BackupConfig `json:"backups,omitempty"`
@@ -107,6 +112,7 @@ func (App) CaddyModule() caddy.ModuleInfo {
 func (a *App) Provision(ctx caddy.Context) error {
 	a.ctx = ctx
 	a.logger = ctx.Logger()
+	a.resolveSecrets()
 	if a.Domain == "" {
 		a.Domain = "localhost"
 	}
@@ -137,6 +143,22 @@ func (a *App) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("metrics: %w", err)
 	}
 	return a.wire(ctx)
+}
+
+// resolveSecrets replaces {env.*} placeholders in the secret settings
+// with the environment's values. The config keeps the placeholders, so the
+// secrets appear neither in the admin API's GET /config/ nor in
+// autosave.json; a {$VAR} in the Caddyfile is substituted at parse time
+// and would.
+func (a *App) resolveSecrets() {
+	repl := caddy.NewReplacer()
+	secrets := []*string{&a.ControlDSN, &a.KeyPepper, &a.AdminToken}
+	if a.Stripe != nil {
+		secrets = append(secrets, &a.Stripe.SecretKey, &a.Stripe.WebhookSecret)
+	}
+	for _, s := range secrets {
+		*s = repl.ReplaceKnown(*s, "")
+	}
 }
 
 // wire builds the per-config parts on the shared state.
@@ -297,9 +319,9 @@ func (a *App) Cleanup() error {
 //	contextlite {
 //		domain           <apex>
 //		data_dir         <dir>
-//		control_dsn      [postgres://...]
-//		key_pepper       [secret]
-//		admin_token      [secret]
+//		control_dsn      [postgres://... | {env.VAR}]
+//		key_pepper       [secret | {env.VAR}]
+//		admin_token      [secret | {env.VAR}]
 //		domain_dns       [host:port]
 //		max_open_tenants <n>
 //		storage_limit    <size>       # e.g. 1GiB
