@@ -100,6 +100,10 @@ type App struct {
 	running  *sync.WaitGroup // background work of this config
 }
 
+// maxBurst bounds a tier's burst: each of its tenants holds a ring of
+// that many timestamps, 24 bytes each, in the tier's rate-limit zone.
+const maxBurst = 100_000
+
 // tenantCacheTTL is how long JWT callers' tenants are cached, like API keys.
 const tenantCacheTTL = 30 * time.Second
 
@@ -119,11 +123,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if a.DataDir == "" {
 		a.DataDir = filepath.Join(caddy.AppDataDir(), "contextlite")
 	}
-	a.tiers = tenancy.DefaultTiers()
-	for name, t := range a.Tiers {
-		t.Name = name
-		a.tiers[name] = t
-	}
+	a.tiers = mergeTiers(a.Tiers)
 	a.plans = metering.NewPlans(a.tiers, a.StorageLimit, a.OveragePercent)
 	if a.UsageShipInterval <= 0 {
 		a.UsageShipInterval = caddy.Duration(metering.DefaultShipInterval)
@@ -143,6 +143,16 @@ func (a *App) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("metrics: %w", err)
 	}
 	return a.wire(ctx)
+}
+
+// mergeTiers returns the default tiers with overrides applied.
+func mergeTiers(overrides map[string]tenancy.Tier) tenancy.Tiers {
+	tiers := tenancy.DefaultTiers()
+	for name, t := range overrides {
+		t.Name = name
+		tiers[name] = t
+	}
+	return tiers
 }
 
 // resolveSecrets replaces {env.*} placeholders in the secret settings
@@ -258,6 +268,9 @@ func (a *App) Validate() error {
 	for name, t := range a.tiers {
 		if t.TokensPerQuery <= 0 || t.RatePerSecond <= 0 {
 			return fmt.Errorf("tier %s: tokens_per_query and rate_per_second must be positive", name)
+		}
+		if t.Burst < 0 || t.Burst > maxBurst || t.Burst == 0 && t.RatePerSecond > maxBurst {
+			return fmt.Errorf("tier %s: burst (default rate_per_second) must be between 1 and %d", name, maxBurst)
 		}
 	}
 	if b := a.Backups; b != nil && (b.Every <= 0 || b.Keep < 0) {

@@ -22,8 +22,8 @@ import (
 // of the package counts against it.
 var signupsPerMinute = "1000"
 
-// ipRate is the per-IP API request limit per second of the tests.
-var ipRate = "1000"
+// ipBurst and ipWindow are the per-IP API request limit of the tests.
+var ipBurst, ipWindow = "1000", "1s"
 
 // startServer loads the root Caddyfile, with extra global contextlite
 // settings, into the in-process Caddy and returns its tester.
@@ -55,7 +55,7 @@ func startServerEdited(t *testing.T, dataDir, dsn, extra string, edits ...string
 	for k, v := range map[string]string{
 		"CONTEXTLITE_ADMIN": testAdminAddr, "CONTEXTLITE_DATA": dataDir, "CONTEXTLITE_DOMAIN": "localhost",
 		"CONTEXTLITE_HTTP_PORT": testHTTPPort, "CONTEXTLITE_HTTPS_PORT": testHTTPSPort, "CONTEXTLITE_SIGNUPS_PER_MINUTE": signupsPerMinute,
-		"CONTEXTLITE_DATABASE_URL": dsn, "CONTEXTLITE_IP_RATE": ipRate, "CONTEXTLITE_USAGE_SHIP_INTERVAL": "100ms",
+		"CONTEXTLITE_DATABASE_URL": dsn, "CONTEXTLITE_IP_BURST": ipBurst, "CONTEXTLITE_IP_WINDOW": ipWindow, "CONTEXTLITE_USAGE_SHIP_INTERVAL": "100ms",
 		"CONTEXTLITE_ACCESS_LOG": "file " + accessLogPath(dataDir),
 	} {
 		t.Setenv(k, v)
