@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -53,7 +54,8 @@ type App struct {
 	// KeyPepper, when set, makes API key hashes HMAC-SHA256 with it;
 	// {env.VAR} is resolved at provisioning.
 	KeyPepper string `json:"key_pepper,omitempty"`
-	// MaxOpenTenants bounds the open tenant databases (default 100).
+	// MaxOpenTenants bounds the open tenant databases (default 100); it
+	// changes only at a restart, and a reload that changes it is refused.
 	MaxOpenTenants int `json:"max_open_tenants,omitempty"`
 	// Tiers override or add to the default pricing tiers.
 	Tiers map[string]tenancy.Tier `json:"tiers,omitempty"`
@@ -65,10 +67,12 @@ type App struct {
 	// metered, before requests are refused (default 0).
 	OveragePercent int64 `json:"overage_percent,omitempty"`
 	// UsageShipInterval is how often usage moves from the tenants'
-	// outboxes to the control plane (default 2s).
+	// outboxes to the control plane (default 2s); restart only, like
+	// MaxOpenTenants.
 	UsageShipInterval caddy.Duration `json:"usage_ship_interval,omitempty"`
 	// AllowPrivateWebhooks lets notice webhooks reach loopback and private
 	// addresses, over plain HTTP too; for development and tests only.
+	// Restart only, like MaxOpenTenants.
 	AllowPrivateWebhooks bool `json:"allow_private_webhooks,omitempty"`
 	// Stripe enables billing.
 	Stripe *StripeConfig `json:"stripe,omitempty"`
@@ -98,7 +102,14 @@ type App struct {
 	logger   *zap.Logger
 	stop     context.CancelFunc
 	running  *sync.WaitGroup // background work of this config
+
+	// fixedChanges are the settings needing a restart that this config
+	// would change in the running state; Validate refuses them.
+	fixedChanges []string
 }
+
+// defaultMaxOpenTenants is the default of MaxOpenTenants.
+const defaultMaxOpenTenants = 100
 
 // maxBurst bounds a tier's burst: each of its tenants holds a ring of
 // that many timestamps, 24 bytes each, in the tier's rate-limit zone.
@@ -128,17 +139,21 @@ func (a *App) Provision(ctx caddy.Context) error {
 	if a.UsageShipInterval <= 0 {
 		a.UsageShipInterval = caddy.Duration(metering.DefaultShipInterval)
 	}
+	if a.MaxOpenTenants <= 0 {
+		a.MaxOpenTenants = defaultMaxOpenTenants
+	}
 	a.poolKey = a.DataDir + "\x00" + a.ControlDSN
+	cfg := sharedConfig{dataDir: a.DataDir, dsn: a.ControlDSN, maxOpen: a.MaxOpenTenants,
+		shipInterval: time.Duration(a.UsageShipInterval), allowPrivateWebhooks: a.AllowPrivateWebhooks, tiers: a.tiers}
 	val, _, err := pool.LoadOrNew(a.poolKey, func() (caddy.Destructor, error) {
 		// The state outlives this config, so not its context.
-		return openShared(context.WithoutCancel(ctx), sharedConfig{dataDir: a.DataDir, dsn: a.ControlDSN,
-			maxOpen: a.MaxOpenTenants, shipInterval: time.Duration(a.UsageShipInterval),
-			allowPrivateWebhooks: a.AllowPrivateWebhooks, tiers: a.tiers}, ctx.Slogger())
+		return openShared(context.WithoutCancel(ctx), cfg, ctx.Slogger())
 	})
 	if err != nil {
 		return err
 	}
 	a.shared = val.(*shared)
+	a.fixedChanges = a.shared.cfg.changes(cfg)
 	if err := a.shared.metrics.register(ctx.GetMetricsRegistry()); err != nil {
 		return fmt.Errorf("metrics: %w", err)
 	}
@@ -263,8 +278,14 @@ func (a accounts) RotateKey(ctx context.Context, tenantID, keyID string, grace t
 	return a.Service.RotateKey(ctx, tenantID, keyID, grace)
 }
 
-// Validate checks the configuration.
+// Validate checks the configuration. A reload may not change the
+// settings of the state it shares with the running config (see
+// sharedConfig): they would apply to one part and not another.
 func (a *App) Validate() error {
+	if len(a.fixedChanges) > 0 {
+		return fmt.Errorf("these settings change only at a restart of the server, not at a reload; restore them or restart: %s",
+			strings.Join(a.fixedChanges, ", "))
+	}
 	for name, t := range a.tiers {
 		if t.TokensPerQuery <= 0 || t.RatePerSecond <= 0 {
 			return fmt.Errorf("tier %s: tokens_per_query and rate_per_second must be positive", name)

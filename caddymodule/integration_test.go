@@ -42,6 +42,18 @@ func startServerWith(t *testing.T, dataDir, dsn, extra string) *caddytest.Tester
 // edits, pairs of a text it must contain and its replacement.
 func startServerEdited(t *testing.T, dataDir, dsn, extra string, edits ...string) *caddytest.Tester {
 	t.Helper()
+	config := testConfig(t, dataDir, dsn, extra, edits...)
+	tester := caddytest.NewTester(t)
+	tester.InitServer(config, "caddyfile")
+	t.Cleanup(func() { resetZones(tester) })
+	waitForCertificates(t, tester)
+	return tester
+}
+
+// testConfig returns the root Caddyfile changed by edits with extra global
+// contextlite settings, and sets the environment it reads.
+func testConfig(t *testing.T, dataDir, dsn, extra string, edits ...string) string {
+	t.Helper()
 	raw, err := os.ReadFile("../Caddyfile")
 	if err != nil {
 		t.Fatal(err)
@@ -60,12 +72,7 @@ func startServerEdited(t *testing.T, dataDir, dsn, extra string, edits ...string
 	} {
 		t.Setenv(k, v)
 	}
-	config := strings.Replace(string(raw), "\tcontextlite {\n", "\tcontextlite {\n"+extra, 1)
-	tester := caddytest.NewTester(t)
-	tester.InitServer(config, "caddyfile")
-	t.Cleanup(func() { resetZones(tester) })
-	waitForCertificates(t, tester)
-	return tester
+	return strings.Replace(string(raw), "\tcontextlite {\n", "\tcontextlite {\n"+extra, 1)
 }
 
 // accessLogPath is where the access log of a test server on dataDir goes.
@@ -310,7 +317,7 @@ func TestReloadKeepsSharedState(t *testing.T) {
 		t.Fatalf("%d shared states before reload, want 1", len(before))
 	}
 	// A changed config on the same data dir and control plane.
-	startServer(t, dir, "\t\tmax_open_tenants 50\n")
+	startServer(t, dir, "\t\tstorage_limit 2GiB\n")
 	after := sharedStates()
 	if len(after) != 1 || after[0] != before[0] {
 		t.Fatalf("reload replaced the shared state: %p -> %v", before[0], after)
@@ -325,6 +332,43 @@ func TestReloadKeepsSharedState(t *testing.T) {
 		t.Fatalf("pool references after reload = %v, want [1]", refs)
 	}
 	call(t, tc, "GET", acme.URL+"/api/v1/documents", acme.APIKey, nil, http.StatusOK, nil)
+}
+
+// TestReloadRefusesRestartOnlySettings checks that a reload changing a
+// setting of the shared state, which only a restart applies, is refused
+// and leaves the running config serving.
+func TestReloadRefusesRestartOnlySettings(t *testing.T) {
+	dir := t.TempDir()
+	tc := startServer(t, dir, "")
+	acme := signup(t, tc, "ReloadCo")
+	cases := []struct {
+		setting, extra string
+		env            [2]string
+		edits          []string
+	}{
+		{setting: "max_open_tenants", extra: "\t\tmax_open_tenants 50\n"},
+		{setting: "usage_ship_interval", edits: []string{"usage_ship_interval {$CONTEXTLITE_USAGE_SHIP_INTERVAL:2s}", "usage_ship_interval 5s"}},
+		{setting: "allow_private_webhooks", env: [2]string{"CONTEXTLITE_WEBHOOKS_ALLOW_PRIVATE", "true"}},
+		{setting: "tier free retention", extra: "\t\ttier free {\n\t\t\tretention 7d\n\t\t}\n"},
+	}
+	for _, c := range cases {
+		t.Run(c.setting, func(t *testing.T) {
+			if c.env[0] != "" {
+				t.Setenv(c.env[0], c.env[1])
+			}
+			config := testConfig(t, dir, "", c.extra, c.edits...)
+			resp, err := http.Post("http://"+testAdminAddr+"/load", "text/caddyfile", strings.NewReader(config))
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK || !strings.Contains(string(body), c.setting) || !strings.Contains(string(body), "restart") {
+				t.Fatalf("reload changing %s: %d %s", c.setting, resp.StatusCode, body)
+			}
+			call(t, tc, "GET", acme.URL+"/api/v1/documents", acme.APIKey, nil, http.StatusOK, nil)
+		})
+	}
 }
 
 // resetZones loads a config without rate-limit zones: caddy-ratelimit
