@@ -57,10 +57,11 @@ type App struct {
 	// MaxOpenTenants bounds the open tenant databases (default 100); it
 	// changes only at a restart, and a reload that changes it is refused.
 	MaxOpenTenants int `json:"max_open_tenants,omitempty"`
-	// Tiers override or add to the default pricing tiers.
-	Tiers map[string]tenancy.Tier `json:"tiers,omitempty"`
+	// Tiers replace or add to the default pricing tiers (free, starter,
+	// pro, enterprise), by name.
+	Tiers map[string]TierConfig `json:"tiers,omitempty"`
 	// JWTIssuers are trusted issuers of bearer tokens.
-	JWTIssuers []jwtauth.Issuer `json:"jwt_issuers,omitempty"`
+	JWTIssuers []JWTIssuer `json:"jwt_issuers,omitempty"`
 	// StorageLimit is each tenant's storage quota in bytes (default 1 GiB).
 	StorageLimit int64 `json:"storage_limit,omitempty"`
 	// OveragePercent lets paid tiers run this far past their quotas,
@@ -160,16 +161,6 @@ func (a *App) Provision(ctx caddy.Context) error {
 	return a.wire(ctx)
 }
 
-// mergeTiers returns the default tiers with overrides applied.
-func mergeTiers(overrides map[string]tenancy.Tier) tenancy.Tiers {
-	tiers := tenancy.DefaultTiers()
-	for name, t := range overrides {
-		t.Name = name
-		tiers[name] = t
-	}
-	return tiers
-}
-
 // resolveSecrets replaces {env.*} placeholders in the secret settings
 // with the environment's values. The config keeps the placeholders, so the
 // secrets appear neither in the admin API's GET /config/ nor in
@@ -193,7 +184,7 @@ func (a *App) wire(ctx caddy.Context) error {
 	a.keys = tenancy.NewAuthenticator(store, hasher, tenancy.AuthOptions{})
 	a.resolver = &access.Resolver{Domain: a.Domain, Keys: a.keys, Tenants: access.CacheTenants(store, tenantCacheTTL), Domains: store, Tiers: a.tiers}
 	if len(a.JWTIssuers) > 0 {
-		verifier, err := jwtauth.New(ctx, a.JWTIssuers)
+		verifier, err := jwtauth.New(ctx, issuers(a.JWTIssuers))
 		if err != nil {
 			return fmt.Errorf("jwt issuers: %w", err)
 		}
@@ -434,12 +425,10 @@ func (a *App) parseTier(d *caddyfile.Dispenser) error {
 	if err := oneArg(d, &name); err != nil {
 		return err
 	}
-	t, ok := tenancy.DefaultTiers().Get(name)
+	def, _ := tenancy.DefaultTiers().Get(name) // a new tier starts from zero
+	t := tierConfig(def)
 	if prev, seen := a.Tiers[name]; seen {
-		t, ok = prev, true
-	}
-	if !ok {
-		t = tenancy.Tier{Name: name}
+		t = prev
 	}
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
 		var err error
@@ -466,15 +455,15 @@ func (a *App) parseTier(d *caddyfile.Dispenser) error {
 		}
 	}
 	if a.Tiers == nil {
-		a.Tiers = make(map[string]tenancy.Tier)
+		a.Tiers = make(map[string]TierConfig)
 	}
 	a.Tiers[name] = t
 	return nil
 }
 
 func (a *App) parseIssuer(d *caddyfile.Dispenser) error {
-	var iss jwtauth.Issuer
-	if err := oneArg(d, &iss.Issuer); err != nil {
+	var iss JWTIssuer
+	if err := oneArg(d, &iss.Issuer.Issuer); err != nil {
 		return err
 	}
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
