@@ -10,6 +10,7 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
 
 	"github.com/contextlite/cloud/api"
 	"github.com/contextlite/cloud/metering"
@@ -25,12 +26,21 @@ func init() {
 
 // Errors answers errors raised by Caddy and the handlers (credentials,
 // quotas, rate limits, body size limits, unknown routes) as JSON, for use
-// in handle_errors.
-type Errors struct{}
+// in handle_errors, and logs the server errors among them, which Caddy
+// logs only at debug level once handle_errors has answered.
+type Errors struct {
+	logger *zap.Logger
+}
 
 // CaddyModule returns the Caddy module information.
 func (Errors) CaddyModule() caddy.ModuleInfo {
 	return caddy.ModuleInfo{ID: "http.handlers.contextlite_errors", New: func() caddy.Module { return new(Errors) }}
+}
+
+// Provision sets up the logger.
+func (m *Errors) Provision(ctx caddy.Context) error {
+	m.logger = ctx.Logger()
+	return nil
 }
 
 // errorCodes name the errors of statuses Caddy and its modules produce.
@@ -47,15 +57,26 @@ var errorCodes = map[int]string{
 
 // ServeHTTP writes the request's error as JSON: an *api.Error or a
 // quota error as the handler that returned it meant, others by status.
-func (Errors) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
+func (m *Errors) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
 	err, _ := r.Context().Value(caddyhttp.ErrorCtxKey).(error)
 	if qe, ok := errors.AsType[*metering.QuotaError](err); ok {
 		api.WriteQuotaError(w, qe, time.Now())
 		return nil
 	}
+	e := answerFor(err)
+	if e.Status >= 500 && m.logger != nil {
+		m.logger.Error("request failed", zap.Int("status", e.Status),
+			zap.String("request_id", w.Header().Get(api.RequestIDHeader)), zap.Error(err))
+	}
+	api.WriteError(w, e.Status, e.Code, e.Message)
+	return nil
+}
+
+// answerFor returns the answer to err: the *api.Error it maps to, else one
+// named after its handler error's status.
+func answerFor(err error) *api.Error {
 	if e := api.ErrorFrom(err); err != nil && e.Status != http.StatusInternalServerError {
-		api.WriteError(w, e.Status, e.Code, e.Message)
-		return nil
+		return e
 	}
 	status := http.StatusInternalServerError
 	if he, ok := errors.AsType[caddyhttp.HandlerError](err); ok && he.StatusCode != 0 {
@@ -69,8 +90,7 @@ func (Errors) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Hand
 	if status == http.StatusTooManyRequests {
 		msg = "too many requests; retry after the number of seconds in Retry-After"
 	}
-	api.WriteError(w, status, code, msg)
-	return nil
+	return &api.Error{Status: status, Code: code, Message: msg}
 }
 
 // UnmarshalCaddyfile sets up the handler; it takes no arguments.
@@ -80,6 +100,7 @@ func (m *Errors) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 
 // Interface guards.
 var (
+	_ caddy.Provisioner           = (*Errors)(nil)
 	_ caddyhttp.MiddlewareHandler = (*Errors)(nil)
 	_ caddyfile.Unmarshaler       = (*Errors)(nil)
 )
