@@ -357,18 +357,35 @@ func TestReloadRefusesRestartOnlySettings(t *testing.T) {
 				t.Setenv(c.env[0], c.env[1])
 			}
 			config := testConfig(t, dir, "", c.extra, c.edits...)
-			resp, err := http.Post("http://"+testAdminAddr+"/load", "text/caddyfile", strings.NewReader(config))
-			if err != nil {
-				t.Fatal(err)
-			}
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK || !strings.Contains(string(body), c.setting) || !strings.Contains(string(body), "restart") {
-				t.Fatalf("reload changing %s: %d %s", c.setting, resp.StatusCode, body)
+			status, body := adminCall(t, "POST", "/load", "text/caddyfile", config)
+			if status == http.StatusOK || !strings.Contains(string(body), c.setting) || !strings.Contains(string(body), "restart") {
+				t.Fatalf("reload changing %s: %d %s", c.setting, status, body)
 			}
 			call(t, tc, "GET", acme.URL+"/api/v1/documents", acme.APIKey, nil, http.StatusOK, nil)
 		})
 	}
+}
+
+// adminCall sends a request to Caddy's admin endpoint and returns the
+// status and body. Each call has its own connection: a config load
+// restarts the endpoint, closing kept-alive ones.
+func adminCall(t *testing.T, method, path, contentType, body string) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, "http://"+testAdminAddr+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, data
 }
 
 // resetZones loads a config without rate-limit zones: caddy-ratelimit

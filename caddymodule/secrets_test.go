@@ -1,7 +1,6 @@
 package caddymodule
 
 import (
-	"io"
 	"net/http"
 	"os"
 	"strings"
@@ -44,12 +43,10 @@ func TestSecretsStayOutOfSavedConfig(t *testing.T) {
 	}
 	call(t, tc, "GET", acme.URL+"/api/v1/documents", acme.APIKey, nil, http.StatusOK, nil)
 
-	resp, err := http.Get("http://" + testAdminAddr + "/config/")
-	if err != nil {
-		t.Fatal(err)
+	status, live := adminCall(t, "GET", "/config/", "", "")
+	if status != http.StatusOK {
+		t.Fatalf("GET /config/: %d %s", status, live)
 	}
-	live, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
 	saved, err := os.ReadFile(caddy.ConfigAutosavePath)
 	if err != nil {
 		t.Fatal(err)
