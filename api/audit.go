@@ -38,7 +38,7 @@ func (h *Handler) audit(r *http.Request, p Principal, action, target string) {
 		ip = r.RemoteAddr
 	}
 	e := tenancy.AuditEvent{TenantID: p.TenantID, Actor: actor, Action: action, Target: target,
-		IP: ip, UserAgent: r.UserAgent(), RequestID: r.Header.Get("X-Request-Id")}
+		IP: ip, UserAgent: r.UserAgent(), RequestID: RequestID(r.Context())}
 	// The change is made; record it even if the client has gone.
 	if err := h.Audit.AddAudit(context.WithoutCancel(r.Context()), e); err != nil {
 		h.log.ErrorContext(r.Context(), "audit event not recorded", "tenant", p.TenantID,

@@ -79,8 +79,8 @@ func TestAuditRecordsAndFiltersByTier(t *testing.T) {
 	// Deletes answer as before and are recorded, from the request's details.
 	req := httptest.NewRequest("DELETE", "/api/v1/documents/"+added.ID, nil)
 	req.Header.Set("User-Agent", "agent/"+strings.Repeat("x", 300))
-	req.Header.Set("X-Request-Id", "req-1")
-	req = req.WithContext(WithPrincipal(req.Context(), *writer))
+	req.Header.Set("X-Request-Id", "chosen-by-the-client")
+	req = req.WithContext(WithPrincipal(WithRequestID(req.Context(), "req-1"), *writer))
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	if rec.Code != http.StatusNoContent {

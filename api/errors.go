@@ -27,14 +27,17 @@ type errorBody struct {
 }
 
 type errorDetail struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
+	Code      string `json:"code"`
+	Message   string `json:"message"`
+	RequestID string `json:"request_id,omitempty"`
 }
 
-// WriteError writes {"error": {"code": code, "message": message}} with status; JSON content type.
+// WriteError writes {"error": {"code": code, "message": message,
+// "request_id": id}} with status; JSON content type. The id is the one
+// the server set in the X-Request-Id response header.
 func WriteError(w http.ResponseWriter, status int, code, message string) {
-	body, _ := json.Marshal(errorBody{Error: errorDetail{Code: code, Message: message}}) // strings always marshal
 	h := w.Header()
+	body, _ := json.Marshal(errorBody{Error: errorDetail{Code: code, Message: message, RequestID: h.Get(RequestIDHeader)}}) // strings always marshal
 	h.Set("Content-Type", "application/json")
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -45,30 +46,39 @@ type App struct {
 	Domain string `json:"domain,omitempty"`
 	// DataDir holds tenant databases and the embedded control plane.
 	DataDir string `json:"data_dir,omitempty"`
-	// ControlDSN selects PostgreSQL (postgres://...); empty: embedded SQLite.
+	// ControlDSN selects PostgreSQL (postgres://...); empty: embedded
+	// SQLite. Like every secret setting it may be an {env.VAR}
+	// placeholder, resolved at provisioning, which keeps the value out of
+	// the saved config.
 	ControlDSN string `json:"control_dsn,omitempty"`
-	// KeyPepper, when set, makes API key hashes HMAC-SHA256 with it.
+	// KeyPepper, when set, makes API key hashes HMAC-SHA256 with it;
+	// {env.VAR} is resolved at provisioning.
 	KeyPepper string `json:"key_pepper,omitempty"`
-	// MaxOpenTenants bounds the open tenant databases (default 100).
+	// MaxOpenTenants bounds the open tenant databases (default 100); it
+	// changes only at a restart, and a reload that changes it is refused.
 	MaxOpenTenants int `json:"max_open_tenants,omitempty"`
-	// Tiers override or add to the default pricing tiers.
-	Tiers map[string]tenancy.Tier `json:"tiers,omitempty"`
+	// Tiers replace or add to the default pricing tiers (free, starter,
+	// pro, enterprise), by name.
+	Tiers map[string]TierConfig `json:"tiers,omitempty"`
 	// JWTIssuers are trusted issuers of bearer tokens.
-	JWTIssuers []jwtauth.Issuer `json:"jwt_issuers,omitempty"`
+	JWTIssuers []JWTIssuer `json:"jwt_issuers,omitempty"`
 	// StorageLimit is each tenant's storage quota in bytes (default 1 GiB).
 	StorageLimit int64 `json:"storage_limit,omitempty"`
 	// OveragePercent lets paid tiers run this far past their quotas,
 	// metered, before requests are refused (default 0).
 	OveragePercent int64 `json:"overage_percent,omitempty"`
 	// UsageShipInterval is how often usage moves from the tenants'
-	// outboxes to the control plane (default 2s).
+	// outboxes to the control plane (default 2s); restart only, like
+	// MaxOpenTenants.
 	UsageShipInterval caddy.Duration `json:"usage_ship_interval,omitempty"`
 	// AllowPrivateWebhooks lets notice webhooks reach loopback and private
 	// addresses, over plain HTTP too; for development and tests only.
+	// Restart only, like MaxOpenTenants.
 	AllowPrivateWebhooks bool `json:"allow_private_webhooks,omitempty"`
 	// Stripe enables billing.
 	Stripe *StripeConfig `json:"stripe,omitempty"`
-	// AdminToken enables the operator API (/admin/v1) for bearers of it.
+	// AdminToken enables the operator API (/admin/v1) for bearers of it;
+	// {env.VAR} is resolved at provisioning.
 	AdminToken string `json:"admin_token,omitempty"`
 	// Backups, when set, are taken on a schedule.
 	Backups *BackupConfig `json:"backups,omitempty"`
@@ -94,7 +104,18 @@ type App struct {
 	logger   *zap.Logger
 	stop     context.CancelFunc
 	running  *sync.WaitGroup // background work of this config
+
+	// fixedChanges are the settings needing a restart that this config
+	// would change in the running state; Validate refuses them.
+	fixedChanges []string
 }
+
+// defaultMaxOpenTenants is the default of MaxOpenTenants.
+const defaultMaxOpenTenants = 100
+
+// maxBurst bounds a tier's burst: each of its tenants holds a ring of
+// that many timestamps, 24 bytes each, in the tier's rate-limit zone.
+const maxBurst = 100_000
 
 // tenantCacheTTL is how long JWT callers' tenants are cached, like API keys.
 const tenantCacheTTL = 30 * time.Second
@@ -108,36 +129,53 @@ func (App) CaddyModule() caddy.ModuleInfo {
 func (a *App) Provision(ctx caddy.Context) error {
 	a.ctx = ctx
 	a.logger = ctx.Logger()
+	a.resolveSecrets()
 	if a.Domain == "" {
 		a.Domain = "localhost"
 	}
 	if a.DataDir == "" {
 		a.DataDir = filepath.Join(caddy.AppDataDir(), "contextlite")
 	}
-	a.tiers = tenancy.DefaultTiers()
-	for name, t := range a.Tiers {
-		t.Name = name
-		a.tiers[name] = t
-	}
+	a.tiers = mergeTiers(a.Tiers)
 	a.plans = metering.NewPlans(a.tiers, a.StorageLimit, a.OveragePercent)
 	if a.UsageShipInterval <= 0 {
 		a.UsageShipInterval = caddy.Duration(metering.DefaultShipInterval)
 	}
+	if a.MaxOpenTenants <= 0 {
+		a.MaxOpenTenants = defaultMaxOpenTenants
+	}
 	a.poolKey = a.DataDir + "\x00" + a.ControlDSN
+	cfg := sharedConfig{dataDir: a.DataDir, dsn: a.ControlDSN, maxOpen: a.MaxOpenTenants,
+		shipInterval: time.Duration(a.UsageShipInterval), allowPrivateWebhooks: a.AllowPrivateWebhooks, tiers: a.tiers}
 	val, _, err := pool.LoadOrNew(a.poolKey, func() (caddy.Destructor, error) {
 		// The state outlives this config, so not its context.
-		return openShared(context.WithoutCancel(ctx), sharedConfig{dataDir: a.DataDir, dsn: a.ControlDSN,
-			maxOpen: a.MaxOpenTenants, shipInterval: time.Duration(a.UsageShipInterval),
-			allowPrivateWebhooks: a.AllowPrivateWebhooks, tiers: a.tiers}, ctx.Slogger())
+		return openShared(context.WithoutCancel(ctx), cfg, ctx.Slogger())
 	})
 	if err != nil {
 		return err
 	}
 	a.shared = val.(*shared)
+	a.fixedChanges = a.shared.cfg.changes(cfg)
 	if err := a.shared.metrics.register(ctx.GetMetricsRegistry()); err != nil {
 		return fmt.Errorf("metrics: %w", err)
 	}
 	return a.wire(ctx)
+}
+
+// resolveSecrets replaces {env.*} placeholders in the secret settings
+// with the environment's values. The config keeps the placeholders, so the
+// secrets appear neither in the admin API's GET /config/ nor in
+// autosave.json; a {$VAR} in the Caddyfile is substituted at parse time
+// and would.
+func (a *App) resolveSecrets() {
+	repl := caddy.NewReplacer()
+	secrets := []*string{&a.ControlDSN, &a.KeyPepper, &a.AdminToken}
+	if a.Stripe != nil {
+		secrets = append(secrets, &a.Stripe.SecretKey, &a.Stripe.WebhookSecret)
+	}
+	for _, s := range secrets {
+		*s = repl.ReplaceKnown(*s, "")
+	}
 }
 
 // wire builds the per-config parts on the shared state.
@@ -148,7 +186,7 @@ func (a *App) wire(ctx caddy.Context) error {
 	a.tenants = access.CacheTenants(store, tenantCacheTTL)
 	a.resolver = &access.Resolver{Domain: a.Domain, Keys: a.keys, Tenants: a.tenants, Domains: store, Tiers: a.tiers}
 	if len(a.JWTIssuers) > 0 {
-		verifier, err := jwtauth.New(ctx, a.JWTIssuers)
+		verifier, err := jwtauth.New(ctx, issuers(a.JWTIssuers))
 		if err != nil {
 			return fmt.Errorf("jwt issuers: %w", err)
 		}
@@ -242,11 +280,20 @@ func (a accounts) RotateKey(ctx context.Context, tenantID, keyID string, grace t
 	return a.Service.RotateKey(ctx, tenantID, keyID, grace)
 }
 
-// Validate checks the configuration.
+// Validate checks the configuration. A reload may not change the
+// settings of the state it shares with the running config (see
+// sharedConfig): they would apply to one part and not another.
 func (a *App) Validate() error {
+	if len(a.fixedChanges) > 0 {
+		return fmt.Errorf("these settings change only at a restart of the server, not at a reload; restore them or restart: %s",
+			strings.Join(a.fixedChanges, ", "))
+	}
 	for name, t := range a.tiers {
 		if t.TokensPerQuery <= 0 || t.RatePerSecond <= 0 {
 			return fmt.Errorf("tier %s: tokens_per_query and rate_per_second must be positive", name)
+		}
+		if t.Burst < 0 || t.Burst > maxBurst || t.Burst == 0 && t.RatePerSecond > maxBurst {
+			return fmt.Errorf("tier %s: burst (default rate_per_second) must be between 1 and %d", name, maxBurst)
 		}
 	}
 	if b := a.Backups; b != nil && (b.Every <= 0 || b.Keep < 0) {
@@ -308,9 +355,9 @@ func (a *App) Cleanup() error {
 //	contextlite {
 //		domain           <apex>
 //		data_dir         <dir>
-//		control_dsn      [postgres://...]
-//		key_pepper       [secret]
-//		admin_token      [secret]
+//		control_dsn      [postgres://... | {env.VAR}]
+//		key_pepper       [secret | {env.VAR}]
+//		admin_token      [secret | {env.VAR}]
 //		domain_dns       [host:port]
 //		max_open_tenants <n>
 //		storage_limit    <size>       # e.g. 1GiB
@@ -389,12 +436,10 @@ func (a *App) parseTier(d *caddyfile.Dispenser) error {
 	if err := oneArg(d, &name); err != nil {
 		return err
 	}
-	t, ok := tenancy.DefaultTiers().Get(name)
+	def, _ := tenancy.DefaultTiers().Get(name) // a new tier starts from zero
+	t := tierConfig(def)
 	if prev, seen := a.Tiers[name]; seen {
-		t, ok = prev, true
-	}
-	if !ok {
-		t = tenancy.Tier{Name: name}
+		t = prev
 	}
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
 		var err error
@@ -421,15 +466,15 @@ func (a *App) parseTier(d *caddyfile.Dispenser) error {
 		}
 	}
 	if a.Tiers == nil {
-		a.Tiers = make(map[string]tenancy.Tier)
+		a.Tiers = make(map[string]TierConfig)
 	}
 	a.Tiers[name] = t
 	return nil
 }
 
 func (a *App) parseIssuer(d *caddyfile.Dispenser) error {
-	var iss jwtauth.Issuer
-	if err := oneArg(d, &iss.Issuer); err != nil {
+	var iss JWTIssuer
+	if err := oneArg(d, &iss.Issuer.Issuer); err != nil {
 		return err
 	}
 	for nesting := d.Nesting(); d.NextBlock(nesting); {

@@ -22,7 +22,9 @@ func init() {
 // Auth resolves the tenant and caller of a request from its subdomain and
 // credential (X-API-Key, or Authorization: Bearer with an API key or a
 // JWT). It sets {http.vars.tenant_id} and {http.vars.tenant_tier} for the
-// rate-limit zones and answers 401/403 JSON when the caller is not let in.
+// rate limits and {http.auth.user.id}, the tenant id, for the access log.
+// A caller not let in gets a handler error carrying the *api.Error (401,
+// 402 or 403), which contextlite_errors in handle_errors answers.
 type Auth struct {
 	app *App
 }
@@ -43,11 +45,13 @@ func (m *Auth) Provision(ctx caddy.Context) error {
 func (m *Auth) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	caller, err := m.app.resolver.Resolve(r.Context(), r)
 	if err != nil {
-		m.app.shared.metrics.observeAuth(api.ErrorFrom(err).Code)
-		writeError(w, err)
-		return nil
+		e := api.ErrorFrom(err)
+		m.app.shared.metrics.observeAuth(e.Code)
+		return caddyhttp.Error(e.Status, err)
 	}
 	m.app.shared.metrics.observeAuth("")
+	repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+	repl.Set("http.auth.user.id", caller.Tenant.ID)
 	caddyhttp.SetVar(r.Context(), "tenant_id", caller.Tenant.ID)
 	caddyhttp.SetVar(r.Context(), "tenant_tier", caller.Principal.Tier) // resolved: an unknown tier is limited as free
 	return next.ServeHTTP(w, r.WithContext(api.WithPrincipal(r.Context(), caller.Principal)))
@@ -65,12 +69,6 @@ func contextliteApp(ctx caddy.Context) (*App, error) {
 		return nil, err
 	}
 	return v.(*App), nil
-}
-
-// writeError answers err as JSON; unknown errors become a generic 500.
-func writeError(w http.ResponseWriter, err error) {
-	e := api.ErrorFrom(err)
-	api.WriteError(w, e.Status, e.Code, e.Message)
 }
 
 // Interface guards.

@@ -287,9 +287,7 @@ func badInputs(seedKey string) []badInput {
 // TestSlowBodyIs408: a body that does not arrive before the server's
 // read_body timeout is answered 408 in JSON, and nothing is stored.
 func TestSlowBodyIs408(t *testing.T) {
-	tc := startServerEdited(t, t.TempDir(), "", "", func(c string) string {
-		return strings.Replace(c, "read_body 30s", "read_body 1s", 1)
-	})
+	tc := startServerEdited(t, t.TempDir(), "", "", "read_body 30s", "read_body 1s")
 	acme := signup(t, tc, "SlowCo")
 	conn, err := tls.Dial("tcp", "127.0.0.1:"+testHTTPSPort, &tls.Config{
 		ServerName: acme.Slug + ".localhost", InsecureSkipVerify: true, NextProtos: []string{"http/1.1"},
@@ -436,7 +434,7 @@ func TestErrorsHandlerCodes(t *testing.T) {
 		rec := httptest.NewRecorder()
 		r := caddyhttp.PrepareRequest(httptest.NewRequest("GET", "/api/v1/documents", nil), caddy.NewReplacer(), rec, nil)
 		r = r.WithContext(context.WithValue(r.Context(), caddyhttp.ErrorCtxKey, caddyhttp.Error(status, errors.New("boom"))))
-		if err := (Errors{}).ServeHTTP(rec, r, nil); err != nil {
+		if err := new(Errors).ServeHTTP(rec, r, nil); err != nil {
 			t.Fatal(err)
 		}
 		var e errorCode

@@ -13,9 +13,12 @@ import (
 	"github.com/contextlite/cloud/internal/stripefake"
 )
 
-// stripeConfig is the contextlite settings of billing against fake.
-func stripeConfig(fakeURL string) string {
-	return "\t\tstripe {\n\t\t\tsecret_key sk_test_e2e\n\t\t\twebhook_secret whsec_e2e\n\t\t\tapi_url " + fakeURL +
+// stripeConfig is the contextlite settings of billing against fake; the
+// secrets come from the environment, as the root Caddyfile reads them.
+func stripeConfig(t *testing.T, fakeURL string) string {
+	t.Setenv("CONTEXTLITE_STRIPE_SECRET_KEY", "sk_test_e2e")
+	t.Setenv("CONTEXTLITE_STRIPE_WEBHOOK_SECRET", "whsec_e2e")
+	return "\t\tstripe {\n\t\t\tapi_url " + fakeURL +
 		"\n\t\t\tprice starter price_starter\n\t\t\tprice pro price_pro\n\t\t}\n"
 }
 
@@ -47,7 +50,7 @@ func postWebhook(t *testing.T, tc interface {
 
 func TestBillingEndToEnd(t *testing.T) {
 	fake := stripefake.New(t)
-	tc := startServer(t, t.TempDir(), stripeConfig(fake.URL))
+	tc := startServer(t, t.TempDir(), stripeConfig(t, fake.URL))
 	acme := signup(t, tc, "PayCo")
 	base := acme.URL + "/api/v1"
 
@@ -112,7 +115,7 @@ func TestBillingOffAnswers404(t *testing.T) {
 
 func TestHealth(t *testing.T) {
 	fake := stripefake.New(t)
-	tc := startServer(t, t.TempDir(), stripeConfig(fake.URL))
+	tc := startServer(t, t.TempDir(), stripeConfig(t, fake.URL))
 	signup(t, tc, "HealthCo")
 	var h struct {
 		Status      string            `json:"status"`

@@ -65,7 +65,8 @@ func int64Arg(d *caddyfile.Dispenser, dst *int64) error {
 	return nil
 }
 
-func durationArg(d *caddyfile.Dispenser, dst *time.Duration) error {
+// durationArg reads one duration.
+func durationArg(d *caddyfile.Dispenser, dst *caddy.Duration) error {
 	var s string
 	if err := oneArg(d, &s); err != nil {
 		return err
@@ -74,7 +75,7 @@ func durationArg(d *caddyfile.Dispenser, dst *time.Duration) error {
 	if err != nil {
 		return d.Errf("%s: %v", s, err)
 	}
-	*dst = v
+	*dst = caddy.Duration(v)
 	return nil
 }
 
@@ -139,9 +140,12 @@ func mapArg(d *caddyfile.Dispenser, m *map[string]string) error {
 // BackupConfig schedules backups: every Every (default 24h) into a new
 // directory under Dir, keeping the newest Keep (default 7).
 type BackupConfig struct {
-	Dir   string         `json:"dir,omitempty"`
+	// Dir holds the backups, one directory each; empty: no backups.
+	Dir string `json:"dir,omitempty"`
+	// Every is the time between backups.
 	Every caddy.Duration `json:"every,omitempty"`
-	Keep  int            `json:"keep,omitempty"`
+	// Keep is how many of the newest backups are kept.
+	Keep int `json:"keep,omitempty"`
 }
 
 // parseBackups parses the backups block; an empty dir (an unset

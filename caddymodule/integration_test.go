@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -21,8 +22,8 @@ import (
 // of the package counts against it.
 var signupsPerMinute = "1000"
 
-// ipRate is the per-IP API request limit per second of the tests.
-var ipRate = "1000"
+// ipBurst and ipWindow are the per-IP API request limit of the tests.
+var ipBurst, ipWindow = "1000", "1s"
 
 // startServer loads the root Caddyfile, with extra global contextlite
 // settings, into the in-process Caddy and returns its tester.
@@ -34,30 +35,48 @@ func startServer(t *testing.T, dataDir, extra string) *caddytest.Tester {
 // startServerWith is startServer with a control-plane DSN (empty: SQLite).
 func startServerWith(t *testing.T, dataDir, dsn, extra string) *caddytest.Tester {
 	t.Helper()
-	return startServerEdited(t, dataDir, dsn, extra, func(c string) string { return c })
+	return startServerEdited(t, dataDir, dsn, extra)
 }
 
-// startServerEdited is startServerWith with the Caddyfile passed through edit.
-func startServerEdited(t *testing.T, dataDir, dsn, extra string, edit func(string) string) *caddytest.Tester {
+// startServerEdited is startServerWith on the root Caddyfile changed by
+// edits, pairs of a text it must contain and its replacement.
+func startServerEdited(t *testing.T, dataDir, dsn, extra string, edits ...string) *caddytest.Tester {
 	t.Helper()
-	raw, err := os.ReadFile("../Caddyfile")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range map[string]string{
-		"CONTEXTLITE_ADMIN": testAdminAddr, "CONTEXTLITE_DATA": dataDir, "CONTEXTLITE_DOMAIN": "localhost",
-		"CONTEXTLITE_HTTP_PORT": testHTTPPort, "CONTEXTLITE_HTTPS_PORT": testHTTPSPort, "CONTEXTLITE_SIGNUPS_PER_MINUTE": signupsPerMinute,
-		"CONTEXTLITE_DATABASE_URL": dsn, "CONTEXTLITE_IP_RATE": ipRate, "CONTEXTLITE_USAGE_SHIP_INTERVAL": "100ms",
-	} {
-		t.Setenv(k, v)
-	}
-	config := edit(strings.Replace(string(raw), "\tcontextlite {\n", "\tcontextlite {\n"+extra, 1))
+	config := testConfig(t, dataDir, dsn, extra, edits...)
 	tester := caddytest.NewTester(t)
 	tester.InitServer(config, "caddyfile")
 	t.Cleanup(func() { resetZones(tester) })
 	waitForCertificates(t, tester)
 	return tester
 }
+
+// testConfig returns the root Caddyfile changed by edits with extra global
+// contextlite settings, and sets the environment it reads.
+func testConfig(t *testing.T, dataDir, dsn, extra string, edits ...string) string {
+	t.Helper()
+	raw, err := os.ReadFile("../Caddyfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(edits); i += 2 {
+		if !strings.Contains(string(raw), edits[i]) {
+			t.Fatalf("the Caddyfile has no %q", edits[i])
+		}
+		raw = []byte(strings.Replace(string(raw), edits[i], edits[i+1], 1))
+	}
+	for k, v := range map[string]string{
+		"CONTEXTLITE_ADMIN": testAdminAddr, "CONTEXTLITE_DATA": dataDir, "CONTEXTLITE_DOMAIN": "localhost",
+		"CONTEXTLITE_HTTP_PORT": testHTTPPort, "CONTEXTLITE_HTTPS_PORT": testHTTPSPort, "CONTEXTLITE_SIGNUPS_PER_MINUTE": signupsPerMinute,
+		"CONTEXTLITE_DATABASE_URL": dsn, "CONTEXTLITE_IP_BURST": ipBurst, "CONTEXTLITE_IP_WINDOW": ipWindow, "CONTEXTLITE_USAGE_SHIP_INTERVAL": "100ms",
+		"CONTEXTLITE_ACCESS_LOG": "file " + accessLogPath(dataDir),
+	} {
+		t.Setenv(k, v)
+	}
+	return strings.Replace(string(raw), "\tcontextlite {\n", "\tcontextlite {\n"+extra, 1)
+}
+
+// accessLogPath is where the access log of a test server on dataDir goes.
+func accessLogPath(dataDir string) string { return filepath.Join(dataDir, "access.log") }
 
 // waitForCertificates waits until the server answers TLS handshakes.
 func waitForCertificates(t *testing.T, tc *caddytest.Tester) {
@@ -298,7 +317,7 @@ func TestReloadKeepsSharedState(t *testing.T) {
 		t.Fatalf("%d shared states before reload, want 1", len(before))
 	}
 	// A changed config on the same data dir and control plane.
-	startServer(t, dir, "\t\tmax_open_tenants 50\n")
+	startServer(t, dir, "\t\tstorage_limit 2GiB\n")
 	after := sharedStates()
 	if len(after) != 1 || after[0] != before[0] {
 		t.Fatalf("reload replaced the shared state: %p -> %v", before[0], after)
@@ -313,6 +332,60 @@ func TestReloadKeepsSharedState(t *testing.T) {
 		t.Fatalf("pool references after reload = %v, want [1]", refs)
 	}
 	call(t, tc, "GET", acme.URL+"/api/v1/documents", acme.APIKey, nil, http.StatusOK, nil)
+}
+
+// TestReloadRefusesRestartOnlySettings checks that a reload changing a
+// setting of the shared state, which only a restart applies, is refused
+// and leaves the running config serving.
+func TestReloadRefusesRestartOnlySettings(t *testing.T) {
+	dir := t.TempDir()
+	tc := startServer(t, dir, "")
+	acme := signup(t, tc, "ReloadCo")
+	cases := []struct {
+		setting, extra string
+		env            [2]string
+		edits          []string
+	}{
+		{setting: "max_open_tenants", extra: "\t\tmax_open_tenants 50\n"},
+		{setting: "usage_ship_interval", edits: []string{"usage_ship_interval {$CONTEXTLITE_USAGE_SHIP_INTERVAL:2s}", "usage_ship_interval 5s"}},
+		{setting: "allow_private_webhooks", env: [2]string{"CONTEXTLITE_WEBHOOKS_ALLOW_PRIVATE", "true"}},
+		{setting: "tier free retention", extra: "\t\ttier free {\n\t\t\tretention 7d\n\t\t}\n"},
+	}
+	for _, c := range cases {
+		t.Run(c.setting, func(t *testing.T) {
+			if c.env[0] != "" {
+				t.Setenv(c.env[0], c.env[1])
+			}
+			config := testConfig(t, dir, "", c.extra, c.edits...)
+			status, body := adminCall(t, "POST", "/load", "text/caddyfile", config)
+			if status == http.StatusOK || !strings.Contains(string(body), c.setting) || !strings.Contains(string(body), "restart") {
+				t.Fatalf("reload changing %s: %d %s", c.setting, status, body)
+			}
+			call(t, tc, "GET", acme.URL+"/api/v1/documents", acme.APIKey, nil, http.StatusOK, nil)
+		})
+	}
+}
+
+// adminCall sends a request to Caddy's admin endpoint and returns the
+// status and body. Each call has its own connection: a config load
+// restarts the endpoint, closing kept-alive ones.
+func adminCall(t *testing.T, method, path, contentType, body string) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, "http://"+testAdminAddr+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, data
 }
 
 // resetZones loads a config without rate-limit zones: caddy-ratelimit

@@ -26,7 +26,9 @@ func init() {
 // Meter enforces the tenant's query quota before the rest of the chain and
 // sets the X-Quota-* headers on every response; put it after
 // contextlite_auth and before the tier rate limits, whose rejections it
-// counts. The API records the usage itself.
+// counts. A request over quota gets a 429 handler error carrying the
+// *metering.QuotaError, which contextlite_errors answers. The API
+// records the usage itself.
 type Meter struct {
 	app *App
 }
@@ -51,12 +53,11 @@ func (m *Meter) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp
 	}
 	meter, stats, start := m.app.shared.meter, m.app.shared.metrics, time.Now()
 	adm, err := meter.Admit(r.Context(), p.TenantID, p.PeriodAnchor, m.app.plans.Quota(p.Tier), api.IsQuery(r))
-	if qe, ok := errors.AsType[*metering.QuotaError](err); ok {
+	if _, ok := errors.AsType[*metering.QuotaError](err); ok {
 		setQuotaHeaders(w.Header(), adm)
-		api.WriteQuotaError(w, qe, time.Now())
 		stats.reject("quota")
 		stats.observeRequest(p.Tier, outcomeQuotaExceeded, start, false)
-		return nil
+		return caddyhttp.Error(http.StatusTooManyRequests, err)
 	}
 	if err != nil {
 		stats.observeRequest(p.Tier, outcomeError, start, false)

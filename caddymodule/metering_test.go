@@ -225,8 +225,8 @@ func waitForNotices(t *testing.T, rc *noticeReceiver, n int) []map[string]any {
 }
 
 func TestPerIPLimitComesBeforeAuth(t *testing.T) {
-	ipRate = "3"
-	t.Cleanup(func() { ipRate = "1000" })
+	ipBurst, ipWindow = "3", "1m"
+	t.Cleanup(func() { ipBurst, ipWindow = "1000", "1s" })
 	tc := startServer(t, t.TempDir(), "")
 	statuses := make([]int, 6)
 	for i := range statuses {
@@ -237,7 +237,7 @@ func TestPerIPLimitComesBeforeAuth(t *testing.T) {
 		}
 	}
 	if statuses[0] != http.StatusUnauthorized || statuses[5] != http.StatusTooManyRequests {
-		t.Fatalf("statuses of 6 guesses in a row = %v; want 401 first and 429 once past 3 a second", statuses)
+		t.Fatalf("statuses of 6 guesses in a row = %v; want 401 first and 429 once past 3 a minute", statuses)
 	}
 }
 

@@ -27,6 +27,10 @@ const overheadConfig = `{
 	contextlite {
 		domain localhost
 		data_dir %[1]s
+		tier free {
+			rate_per_second 100000
+			burst 100000
+		}
 	}
 }
 http://:9081 {
@@ -45,25 +49,17 @@ http://:9083 {
 `
 
 // overheadChain is the gateway chain of the root Caddyfile's API route.
-const overheadChain = `		rate_limit {
+const overheadChain = `		contextlite_request_id
+		rate_limit {
 			zone bench_ip {
-				key {remote_host}
+				key {client_ip}
 				events 200000
 				window 1s
 			}
 		}
 		contextlite_auth
 		contextlite_meter
-		rate_limit {
-			zone bench_tier_free {
-				match {
-					vars {http.vars.tenant_tier} free
-				}
-				key {http.vars.tenant_id}
-				events 200000
-				window 1s
-			}
-		}
+		contextlite_tier_limits
 `
 
 // load is the outcome of one timed run of a load generator.

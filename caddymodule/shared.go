@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -21,13 +23,41 @@ import (
 var pool = caddy.NewUsagePool()
 
 // sharedConfig is what the state is opened with; the first config that
-// opens it decides.
+// opens it decides, and a reload may not change it.
 type sharedConfig struct {
 	dataDir, dsn         string
 	maxOpen              int
 	shipInterval         time.Duration
 	allowPrivateWebhooks bool
 	tiers                tenancy.Tiers // for data retention
+}
+
+// changes names the settings of next that differ from c's, which only a
+// restart would apply.
+func (c sharedConfig) changes(next sharedConfig) []string {
+	var out []string
+	if c.maxOpen != next.maxOpen {
+		out = append(out, fmt.Sprintf("max_open_tenants (running %d, new %d)", c.maxOpen, next.maxOpen))
+	}
+	if c.shipInterval != next.shipInterval {
+		out = append(out, fmt.Sprintf("usage_ship_interval (running %v, new %v)", c.shipInterval, next.shipInterval))
+	}
+	if c.allowPrivateWebhooks != next.allowPrivateWebhooks {
+		out = append(out, fmt.Sprintf("allow_private_webhooks (running %v, new %v)", c.allowPrivateWebhooks, next.allowPrivateWebhooks))
+	}
+	names := make(map[string]bool)
+	for name := range c.tiers {
+		names[name] = true
+	}
+	for name := range next.tiers {
+		names[name] = true
+	}
+	for _, name := range slices.Sorted(maps.Keys(names)) {
+		if was, now := c.tiers[name].Retention, next.tiers[name].Retention; was != now {
+			out = append(out, fmt.Sprintf("tier %s retention (running %v, new %v)", name, was, now))
+		}
+	}
+	return out
 }
 
 // retentionInterval is how often data retention runs.
@@ -44,7 +74,8 @@ type shared struct {
 	notices *notify.Dispatcher
 	metrics *metrics
 	log     *slog.Logger
-	started time.Time // for the uptime /health reports
+	started time.Time    // for the uptime /health reports
+	cfg     sharedConfig // what it was opened with
 
 	stop context.CancelFunc
 	wg   sync.WaitGroup
@@ -56,7 +87,7 @@ const shutdownFlush = 20 * time.Second
 // openShared opens the engine and the control plane and starts the
 // background work.
 func openShared(ctx context.Context, cfg sharedConfig, log *slog.Logger) (*shared, error) {
-	s := &shared{log: log, started: time.Now()}
+	s := &shared{log: log, started: time.Now(), cfg: cfg}
 	store, err := tenancy.Open(ctx, cfg.dsn, cfg.dataDir)
 	if err != nil {
 		return nil, fmt.Errorf("control plane: %w", err)

@@ -16,7 +16,11 @@ import (
 // StripeConfig enables billing with Stripe. Without a secret key billing
 // is off: tiers are set with the admin commands and Stripe is never called.
 type StripeConfig struct {
-	SecretKey     string `json:"secret_key,omitempty"`
+	// SecretKey is the Stripe API key (sk_...); {env.VAR} is resolved at
+	// provisioning, which keeps the key out of the saved config.
+	SecretKey string `json:"secret_key,omitempty"`
+	// WebhookSecret verifies the signatures of Stripe's webhook events
+	// (whsec_...); {env.VAR} is resolved at provisioning.
 	WebhookSecret string `json:"webhook_secret,omitempty"`
 	// APIURL replaces https://api.stripe.com (stripe-mock, tests).
 	APIURL string `json:"api_url,omitempty"`
@@ -126,8 +130,8 @@ func (a *App) runBilling(ctx context.Context) {
 // parseStripe parses the stripe block of the contextlite option:
 //
 //	stripe {
-//		secret_key     [sk_...]
-//		webhook_secret [whsec_...]
+//		secret_key     [sk_... | {env.VAR}]
+//		webhook_secret [whsec_... | {env.VAR}]
 //		api_url        [url]
 //		price <tier> [price_...]
 //		meter_event <meter> <event name>

@@ -143,7 +143,7 @@ func newServer(t *testing.T, bin, dataDir, dsn string) *server {
 			"CONTEXTLITE_HTTP_PORT="+strconv.Itoa(ports[0]),
 			"CONTEXTLITE_HTTPS_PORT="+strconv.Itoa(ports[1]),
 			"CONTEXTLITE_ADMIN=127.0.0.1:"+strconv.Itoa(ports[2]),
-			"CONTEXTLITE_IP_RATE=1000000",
+			"CONTEXTLITE_IP_BURST=10000", "CONTEXTLITE_IP_WINDOW=10ms",
 			"CONTEXTLITE_USAGE_SHIP_INTERVAL=200ms",
 		),
 	}
