@@ -1,0 +1,103 @@
+package caddymodule
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// storageInfo is the answer of GET /api/v1/storage/info.
+type storageInfo struct {
+	Documents    int64 `json:"documents"`
+	StorageBytes int64 `json:"storage_bytes"`
+}
+
+func TestStorageCountsEveryStoredByte(t *testing.T) {
+	t.Setenv("CONTEXTLITE_STORAGE_LIMIT", "4KiB")
+	tc := startServer(t, t.TempDir(), "")
+	acme := signup(t, tc, "StorageCo")
+	base := acme.URL + "/api/v1"
+	info := func() storageInfo {
+		var s storageInfo
+		call(t, tc, "GET", base+"/storage/info", acme.APIKey, nil, http.StatusOK, &s)
+		return s
+	}
+
+	// Path, language and metadata count with the content.
+	doc := map[string]any{"path": "a.go", "language": "go", "content": "package a", "metadata": map[string]any{"k": "v"}}
+	call(t, tc, "POST", base+"/documents", acme.APIKey, doc, http.StatusCreated, nil)
+	if got, want := info().StorageBytes, int64(len("a.go")+len("go")+len("package a")+len(`{"k":"v"}`)); got != want {
+		t.Fatalf("storage_bytes = %d, want %d", got, want)
+	}
+
+	// Metadata cannot grow a document past the storage quota.
+	doc["metadata"] = map[string]any{"pad": strings.Repeat("x", 4<<10)}
+	var e errorCode
+	call(t, tc, "POST", base+"/documents", acme.APIKey, doc, http.StatusTooManyRequests, &e)
+	if e.Error.Code != "quota_exceeded" || !strings.Contains(e.Error.Message, "storage_bytes") {
+		t.Fatalf("metadata past the quota: %+v", e)
+	}
+
+	// Metadata is bounded in size and depth, the language in length.
+	deep := map[string]any{"v": 1}
+	for range 8 {
+		deep = map[string]any{"n": deep}
+	}
+	for name, bad := range map[string]map[string]any{
+		"large metadata": {"path": "b.go", "content": "x", "metadata": map[string]any{"pad": strings.Repeat("x", 17<<10)}},
+		"deep metadata":  {"path": "b.go", "content": "x", "metadata": deep},
+	} {
+		e = errorCode{}
+		call(t, tc, "POST", base+"/documents", acme.APIKey, bad, http.StatusUnprocessableEntity, &e)
+		if e.Error.Code != "invalid_metadata" {
+			t.Errorf("%s: %+v", name, e)
+		}
+	}
+	e = errorCode{}
+	call(t, tc, "POST", base+"/documents", acme.APIKey, map[string]any{"path": "b.go", "content": "x", "language": strings.Repeat("x", 65)},
+		http.StatusUnprocessableEntity, &e)
+	if e.Error.Code != "invalid_request" || !strings.Contains(e.Error.Message, "language") {
+		t.Errorf("long language: %+v", e)
+	}
+
+	// Updates and deletes count the same bytes, so the total returns to 0.
+	doc["metadata"] = nil
+	doc["language"] = ""
+	call(t, tc, "POST", base+"/documents", acme.APIKey, doc, http.StatusOK, nil)
+	if got, want := info().StorageBytes, int64(len("a.go")+len("package a")); got != want {
+		t.Fatalf("storage_bytes after dropping metadata = %d, want %d", got, want)
+	}
+	var page struct {
+		Documents []struct {
+			ID        string `json:"id"`
+			SizeBytes int64  `json:"size_bytes"`
+		} `json:"documents"`
+	}
+	call(t, tc, "GET", base+"/documents", acme.APIKey, nil, http.StatusOK, &page)
+	if len(page.Documents) != 1 || page.Documents[0].SizeBytes != int64(len("a.go")+len("package a")) {
+		t.Fatalf("documents = %+v", page.Documents)
+	}
+	call(t, tc, "DELETE", base+"/documents/"+page.Documents[0].ID, acme.APIKey, nil, http.StatusNoContent, nil)
+	if s := info(); s.StorageBytes != 0 || s.Documents != 0 {
+		t.Fatalf("after delete: %+v", s)
+	}
+}
+
+func TestDotDocumentIDsRefused(t *testing.T) {
+	tc := startServer(t, t.TempDir(), "")
+	acme := signup(t, tc, "DotCo")
+	for _, id := range []string{".", ".."} {
+		var e errorCode
+		call(t, tc, "POST", acme.URL+"/api/v1/documents", acme.APIKey, map[string]string{"id": id, "content": "x"}, http.StatusUnprocessableEntity, &e)
+		if e.Error.Code != "invalid_request" || !strings.Contains(e.Error.Message, "reserved") {
+			t.Errorf("id %q: %+v", id, e)
+		}
+	}
+	var page struct {
+		Documents []any `json:"documents"`
+	}
+	call(t, tc, "GET", acme.URL+"/api/v1/documents", acme.APIKey, nil, http.StatusOK, &page)
+	if len(page.Documents) != 0 {
+		t.Fatalf("documents stored: %+v", page.Documents)
+	}
+}
