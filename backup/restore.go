@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/contextlite/cloud/contextengine"
+	"github.com/contextlite/cloud/datadir"
 )
 
 // ErrCorrupt is returned when a backup file does not match its manifest.
@@ -30,9 +31,15 @@ func ReadManifest(dir string) (*Manifest, error) {
 // Restore copies the backup in from into dataDir: every tenant and the
 // control plane, or only tenant when it is not empty. Every file is
 // checked against the manifest first, so nothing is restored from a
-// damaged backup. The service must be stopped while it runs; existing
-// files are replaced.
+// damaged backup. It holds the data directory's lock, so it refuses to
+// run beside a server using it (a datadir.LockedError); existing files
+// are replaced.
 func Restore(from, dataDir, tenant string) error {
+	lock, err := datadir.Acquire(dataDir)
+	if err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	defer lock.Release()
 	m, err := ReadManifest(from)
 	if err != nil {
 		return err

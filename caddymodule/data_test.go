@@ -1,9 +1,16 @@
 package caddymodule
 
 import (
+	"context"
+	"errors"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/contextlite/cloud/backup"
+	"github.com/contextlite/cloud/datadir"
 )
 
 // storageInfo is the answer of GET /api/v1/storage/info.
@@ -99,5 +106,53 @@ func TestDotDocumentIDsRefused(t *testing.T) {
 	call(t, tc, "GET", acme.URL+"/api/v1/documents", acme.APIKey, nil, http.StatusOK, &page)
 	if len(page.Documents) != 0 {
 		t.Fatalf("documents stored: %+v", page.Documents)
+	}
+}
+
+// lockRefs returns the references to each data dir lock of this process.
+func lockRefs() map[string]int {
+	refs := make(map[string]int)
+	locks.Range(func(key, _ any) bool {
+		refs[key.(string)], _ = locks.References(key)
+		return true
+	})
+	return refs
+}
+
+func TestDataDirLockedWhileServing(t *testing.T) {
+	dir := t.TempDir()
+	tc := startServer(t, dir, "")
+	acme := signup(t, tc, "LockCo")
+	b := filepath.Join(t.TempDir(), "b")
+	if _, err := backup.Take(context.Background(), dir, b); err != nil {
+		t.Fatal(err)
+	}
+	refused := func(when string) {
+		t.Helper()
+		var le *datadir.LockedError
+		if _, err := datadir.Acquire(dir); !errors.As(err, &le) || le.PID != os.Getpid() {
+			t.Fatalf("%s: a second lock of the data dir: %v", when, err)
+		}
+		if err := backup.Restore(b, dir, ""); !errors.Is(err, datadir.ErrLocked) || !strings.Contains(err.Error(), "in use by process") {
+			t.Fatalf("%s: restore beside the server: %v", when, err)
+		}
+	}
+	refused("serving")
+
+	// A reload keeps the lock, held once.
+	startServer(t, dir, "\t\tmax_open_tenants 50\n")
+	if refs := lockRefs(); len(refs) != 1 || refs[dir] != 1 {
+		t.Fatalf("locks after reload = %v, want %s once", refs, dir)
+	}
+	refused("after a reload")
+	call(t, tc, "GET", acme.URL+"/api/v1/documents", acme.APIKey, nil, http.StatusOK, nil)
+
+	// Once the server lets go of the data dir, restore runs.
+	resetZones(tc)
+	if refs := lockRefs(); len(refs) != 0 {
+		t.Fatalf("locks after the app is gone = %v", refs)
+	}
+	if err := backup.Restore(b, dir, ""); err != nil {
+		t.Fatalf("restore after the server: %v", err)
 	}
 }
