@@ -97,8 +97,9 @@ func verify(from string, want File) error {
 	return nil
 }
 
-// install copies rel from the backup into dataDir, through a temporary
-// file renamed into place, and drops the old database's WAL files.
+// install copies rel from the backup into dataDir, with the backup file's
+// permissions, through a temporary file renamed into place, and drops the
+// old database's WAL files.
 func install(from, dataDir, rel string) error {
 	dst := filepath.Join(dataDir, rel)
 	if err := os.MkdirAll(filepath.Dir(dst), 0o750); err != nil {
@@ -114,6 +115,14 @@ func install(from, dataDir, rel string) error {
 		return fmt.Errorf("restore: %w", err)
 	}
 	defer os.Remove(tmp.Name())
+	info, err := src.Stat()
+	if err == nil {
+		err = tmp.Chmod(info.Mode().Perm())
+	}
+	if err != nil {
+		tmp.Close()
+		return fmt.Errorf("restore %s: %w", rel, err)
+	}
 	if _, err := io.Copy(tmp, src); err != nil {
 		tmp.Close()
 		return fmt.Errorf("restore %s: %w", rel, err)

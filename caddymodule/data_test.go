@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/contextlite/cloud/backup"
 	"github.com/contextlite/cloud/datadir"
@@ -155,4 +156,19 @@ func TestDataDirLockedWhileServing(t *testing.T) {
 	if err := backup.Restore(b, dir, ""); err != nil {
 		t.Fatalf("restore after the server: %v", err)
 	}
+}
+
+func TestFirstScheduledBackupIsNotPostponedByAStart(t *testing.T) {
+	backups := t.TempDir()
+	t.Setenv("CONTEXTLITE_BACKUP_DIR", backups)
+	tc := startServer(t, t.TempDir(), "")
+	signup(t, tc, "BackupCo")
+	// Without a backup yet one is due at once, not 24 hours after the start.
+	for range 600 {
+		if m, _ := filepath.Glob(filepath.Join(backups, "contextlite-*", backup.ManifestFile)); len(m) > 0 {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatal("no backup taken after the start")
 }

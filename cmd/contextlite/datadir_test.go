@@ -48,8 +48,8 @@ func TestDataDirHasOneProcess(t *testing.T) {
 		t.Fatalf("first server after the second was refused: %v", err)
 	}
 
-	// backup runs beside the server; restore does not.
-	b := filepath.Join(t.TempDir(), "b1")
+	// backup runs beside the server (into missing parents); restore does not.
+	b := filepath.Join(t.TempDir(), "nightly", "2026", "b1")
 	if out, err := srv.runCLI("backup", "--to", b); err != nil {
 		t.Fatalf("backup: %v\n%s", err, out)
 	}
