@@ -1,14 +1,20 @@
 package caddymodule
 
 import (
+	"bufio"
 	"context"
+	"database/sql"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/caddyserver/caddy/v2/caddytest"
 
 	"github.com/contextlite/cloud/backup"
 	"github.com/contextlite/cloud/datadir"
@@ -171,4 +177,117 @@ func TestFirstScheduledBackupIsNotPostponedByAStart(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatal("no backup taken after the start")
+}
+
+// exportLine is one line of GET /api/v1/export.
+type exportLine struct {
+	Type     string `json:"type"`
+	Document *struct {
+		Path string `json:"path"`
+	} `json:"document"`
+	Error *struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// readExport sends GET /api/v1/export and reads its lines, pausing for
+// pause after each; the error is the body's read error.
+func readExport(t *testing.T, tc *caddytest.Tester, s signedUp, pause time.Duration) ([]exportLine, error) {
+	t.Helper()
+	req, err := http.NewRequest("GET", s.URL+"/api/v1/export", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-API-Key", s.APIKey)
+	resp, err := tc.Client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("export: %d", resp.StatusCode)
+	}
+	var lines []exportLine
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(nil, 8<<20)
+	for sc.Scan() {
+		var l exportLine
+		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+			t.Fatalf("export line %.100q: %v", sc.Text(), err)
+		}
+		lines = append(lines, l)
+		time.Sleep(pause)
+	}
+	return lines, sc.Err()
+}
+
+// countDocuments returns how many document lines lines holds.
+func countDocuments(lines []exportLine) int {
+	n := 0
+	for _, l := range lines {
+		if l.Type == "document" {
+			n++
+		}
+	}
+	return n
+}
+
+func TestExportOutlastsTheWriteTimeout(t *testing.T) {
+	dir := t.TempDir()
+	tc := startServer(t, dir, "")
+	acme := signup(t, tc, "ExportCo")
+	// More than the client's flow-control window and the socket buffers
+	// hold, so the server is still writing when the timeout passes.
+	const docs = 12
+	line := strings.Repeat("lorem ipsum dolor sit amet ", 40) + "\n"
+	content := strings.Repeat(line, (1<<20-64)/len(line))
+	for i := range docs {
+		call(t, tc, "POST", acme.URL+"/api/v1/documents", acme.APIKey,
+			map[string]string{"path": fmt.Sprintf("big%d.txt", i), "content": content}, http.StatusCreated, nil)
+	}
+	// The same config where a write may stall 5s, not 60s.
+	raw, err := os.ReadFile("../Caddyfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	config := strings.Replace(string(raw), "write_idle 60s", "write_idle 5s", 1)
+	if config == string(raw) {
+		t.Fatal("the Caddyfile bounds no write's stall by 60s")
+	}
+	tc.InitServer(config, "caddyfile")
+
+	// Read slowly: the export lasts longer than a write may stall.
+	lines, err := readExport(t, tc, acme, 500*time.Millisecond)
+	if err != nil || countDocuments(lines) != docs || lines[len(lines)-1].Type != "document" {
+		t.Fatalf("export read slowly: %d documents of %d, read error %v", countDocuments(lines), docs, err)
+	}
+}
+
+func TestExportFailureEndsWithAnErrorLine(t *testing.T) {
+	dir := t.TempDir()
+	tc := startServer(t, dir, "")
+	acme := signup(t, tc, "BrokenCo")
+	for i := range 3 {
+		call(t, tc, "POST", acme.URL+"/api/v1/documents", acme.APIKey,
+			map[string]string{"path": fmt.Sprintf("f%d.md", i), "content": "# doc"}, http.StatusCreated, nil)
+	}
+	// The second document's metadata is damaged on disk.
+	db, err := sql.Open("sqlite", filepath.Join(dir, "tenants", acme.TenantID, "context.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`UPDATE documents SET metadata = '{broken' WHERE path = 'f1.md'`); err != nil {
+		t.Fatal(err)
+	}
+
+	lines, err := readExport(t, tc, acme, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := lines[len(lines)-1]
+	if last.Type != "error" || last.Error == nil || last.Error.Code != "internal_error" || countDocuments(lines) >= 3 {
+		t.Fatalf("export of a damaged tenant: %d documents, last line %+v", countDocuments(lines), last)
+	}
 }
