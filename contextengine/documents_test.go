@@ -147,7 +147,7 @@ func TestListPaginatesAndDelete(t *testing.T) {
 		t.Fatalf("bad cursor = %v", err)
 	}
 	id := page.Documents[0].ID
-	if n, err := tn.Delete(ctx, id); err != nil || n != int64(len("package f0\n")) {
+	if n, err := tn.Delete(ctx, id); err != nil || n != int64(len("f00.go")+len("package f0\n")) { // path and content
 		t.Fatalf("Delete = %d, %v", n, err)
 	}
 	if _, err := tn.Delete(ctx, id); !errors.Is(err, ErrNotFound) {
