@@ -21,7 +21,7 @@ is not copied: back it up with pg_dump. --data-dir defaults to
 CONTEXTLITE_DATA (./data).`,
 		CobraFunc: func(cmd *cobra.Command) {
 			cmd.Flags().String("data-dir", envOr("CONTEXTLITE_DATA", "./data"), "data directory")
-			cmd.Flags().String("to", "", "new directory for the backup (required)")
+			cmd.Flags().String("to", "", "new directory for the backup, its parents created if missing (required)")
 			cmd.MarkFlagRequired("to")
 			cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 				dataDir, _ := cmd.Flags().GetString("data-dir")
