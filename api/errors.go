@@ -80,6 +80,8 @@ func engineError(err error) *Error {
 		return &Error{http.StatusNotFound, "workspace_not_found", err.Error()}
 	case errors.Is(err, contextengine.ErrTenantNotFound), errors.Is(err, contextengine.ErrInvalidTenantID):
 		return &Error{http.StatusNotFound, "tenant_not_found", "the tenant has no data store"}
+	case errors.Is(err, contextengine.ErrInvalidMetadata):
+		return &Error{http.StatusUnprocessableEntity, "invalid_metadata", err.Error()}
 	case errors.Is(err, contextengine.ErrInvalidInput):
 		return &Error{http.StatusUnprocessableEntity, "invalid_request", err.Error()}
 	case errors.Is(err, contextengine.ErrConflict), errors.Is(err, contextengine.ErrWorkspaceExists),

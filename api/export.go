@@ -2,7 +2,10 @@ package api
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
+	"errors"
+	"io"
 	"net/http"
 	"time"
 
@@ -10,18 +13,21 @@ import (
 	"github.com/contextlite/cloud/tenancy"
 )
 
-// exportLine is one line of GET /api/v1/export: a workspace, then the
-// documents, content included.
+// exportLine is one line of GET /api/v1/export: the workspaces, then the
+// documents, content included; an error line ends a failed export.
 type exportLine struct {
-	Type      string                   `json:"type"` // workspace or document
+	Type      string                   `json:"type"` // workspace, document or error
 	Workspace *contextengine.Workspace `json:"workspace,omitempty"`
 	Document  *documentWithContent     `json:"document,omitempty"`
+	Error     *errorDetail             `json:"error,omitempty"`
 }
 
 // export serves GET /api/v1/export: the tenant's workspaces and documents
-// as NDJSON, streamed. A failure midway ends the stream early; clients
-// compare the document count with GET /api/v1/storage/info.
-func export(w http.ResponseWriter, r *http.Request, t *contextengine.Tenant, p Principal) error {
+// as NDJSON, streamed for as long as the client keeps reading (the server
+// bounds how long each write may stall, not the whole answer). When the
+// engine fails midway, the stream ends with an error line
+// {"type": "error", "error": {"code", "message"}} and the error is logged.
+func (h *Handler) export(w http.ResponseWriter, r *http.Request, t *contextengine.Tenant, p Principal) error {
 	workspaces, err := t.Workspaces(r.Context())
 	if err != nil {
 		return err
@@ -29,19 +35,54 @@ func export(w http.ResponseWriter, r *http.Request, t *contextengine.Tenant, p P
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.Header().Set("Content-Disposition", `attachment; filename="contextlite-export.ndjson"`)
 	w.WriteHeader(http.StatusOK)
-	bw := bufio.NewWriterSize(w, 64<<10)
+	bw := bufio.NewWriterSize(clientWriter{w}, 64<<10)
 	enc := json.NewEncoder(bw)
-	for i := range workspaces {
-		if err := enc.Encode(exportLine{Type: "workspace", Workspace: &workspaces[i]}); err != nil {
-			return nil // the client went away
-		}
+	err = writeExport(r.Context(), enc, t, workspaces)
+	if err == nil {
+		err = bw.Flush()
 	}
-	t.Export(r.Context(), func(d *contextengine.Document) error {
-		return enc.Encode(exportLine{Type: "document", Document: &documentWithContent{Document: d, Content: d.Content}})
-	})
-	bw.Flush()
+	if _, ok := errors.AsType[*clientError](err); ok || r.Context().Err() != nil {
+		h.log.WarnContext(r.Context(), "export cut: the client stopped reading", "tenant", p.TenantID, "error", err)
+		return nil
+	}
+	if err != nil {
+		h.log.ErrorContext(r.Context(), "export failed", "tenant", p.TenantID, "error", err)
+		e := engineError(err) // not ErrorFrom: a JSON error here is the engine's, not the request's
+		enc.Encode(exportLine{Type: "error", Error: &errorDetail{Code: e.Code, Message: "the export stopped before its end: " + e.Message}})
+		bw.Flush()
+	}
 	return nil
 }
+
+// writeExport encodes the workspaces and every document of t.
+func writeExport(ctx context.Context, enc *json.Encoder, t *contextengine.Tenant, workspaces []contextengine.Workspace) error {
+	for i := range workspaces {
+		if err := enc.Encode(exportLine{Type: "workspace", Workspace: &workspaces[i]}); err != nil {
+			return err
+		}
+	}
+	return t.Export(ctx, func(d *contextengine.Document) error {
+		return enc.Encode(exportLine{Type: "document", Document: &documentWithContent{Document: d, Content: d.Content}})
+	})
+}
+
+// clientWriter writes to the client, making its errors clientErrors.
+type clientWriter struct{ w io.Writer }
+
+func (c clientWriter) Write(b []byte) (int, error) {
+	n, err := c.w.Write(b)
+	if err != nil {
+		return n, &clientError{err}
+	}
+	return n, nil
+}
+
+// clientError is a failed write to the client: it went away or stopped
+// reading.
+type clientError struct{ err error }
+
+func (e *clientError) Error() string { return "write to the client: " + e.err.Error() }
+func (e *clientError) Unwrap() error { return e.err }
 
 type deleteTenantRequest struct {
 	Confirm string `json:"confirm"`

@@ -31,7 +31,7 @@ func (h *Handler) routes() *http.ServeMux {
 	mux.Handle("POST /api/v1/domains/{domain}/verify", h.domains(scopeAdmin, h.verifyDomain))
 	mux.Handle("DELETE /api/v1/domains/{domain}", h.domains(scopeAdmin, h.deleteDomain))
 	mux.Handle("DELETE /api/v1/tenant", h.account(scopeAdmin, h.deleteTenant))
-	mux.Handle("GET /api/v1/export", h.handler(scopeRead, export))
+	mux.Handle("GET /api/v1/export", h.handler(scopeRead, h.export))
 	mux.Handle("POST /api/v1/billing/subscription", h.account(scopeAdmin, h.changeSubscription))
 	mux.Handle("POST /api/v1/billing/portal", h.account(scopeAdmin, h.openPortal))
 	mux.Handle("GET /api/v1/audit", h.account(scopeAdmin, h.listAudit))

@@ -52,7 +52,7 @@ func TestWorkspacesAndStorage(t *testing.T) {
 		t.Fatalf("workspaces = %+v", list)
 	}
 	for _, w := range list {
-		if w.Documents != 1 || w.StorageBytes != int64(len(contents[w.Name])) || w.Tokens == 0 || w.CreatedAt == "" {
+		if w.Documents != 1 || w.StorageBytes != int64(len("f")+len(contents[w.Name])) || w.Tokens == 0 || w.CreatedAt == "" {
 			t.Errorf("workspace %+v", w)
 		}
 	}
@@ -60,7 +60,7 @@ func TestWorkspacesAndStorage(t *testing.T) {
 	rec = do(t, h, reader, "GET", "/api/v1/storage/info", nil)
 	wantKeys(t, "storage", decode[map[string]any](t, rec, http.StatusOK), "tenant_id", "documents", "storage_bytes", "tokens", "workspaces")
 	info := decode[storageJSON](t, rec, http.StatusOK)
-	if info.TenantID != "acme" || info.Documents != 2 || info.StorageBytes != int64(len(contents["default"])+len(contents["docs"])) ||
+	if info.TenantID != "acme" || info.Documents != 2 || info.StorageBytes != int64(2*len("f")+len(contents["default"])+len(contents["docs"])) ||
 		info.Tokens != list[0].Tokens+list[1].Tokens || len(info.Workspaces) != 2 {
 		t.Errorf("storage = %+v", info)
 	}

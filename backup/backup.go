@@ -48,22 +48,23 @@ const controlFile = "control.db"
 // backup directory, for a validated tenant id.
 func tenantFile(id string) string { return filepath.Join("tenants", id, "context.db") }
 
-// Take copies every tenant database under dataDir, and the embedded
-// control plane when there is one, into the new directory to, while
-// writers keep working: each copy is SQLite's VACUUM INTO, a consistent
-// snapshot of one database. It writes the manifest last.
+// Take copies every tenant database under dataDir, then the embedded
+// control plane when there is one, into the new directory to (its
+// parents are created), while writers keep working: each copy is SQLite's
+// VACUUM INTO, a consistent snapshot of one database, with the live
+// file's permissions. It writes the manifest last.
+//
+// The control plane is copied last: usage shipped from a tenant's outbox
+// after its copy is then in the control plane's copy too, or still in the
+// tenant's, so a restore ships it again (idempotently) and never loses it.
 func Take(ctx context.Context, dataDir, to string) (*Manifest, error) {
+	if err := os.MkdirAll(filepath.Dir(to), 0o750); err != nil {
+		return nil, fmt.Errorf("backup: %w", err)
+	}
 	if err := os.Mkdir(to, 0o750); err != nil {
 		return nil, fmt.Errorf("backup: %w", err)
 	}
 	m := &Manifest{CreatedAt: time.Now().UTC(), Tenants: []File{}}
-	if _, err := os.Stat(filepath.Join(dataDir, controlFile)); err == nil {
-		f, err := copyDB(ctx, filepath.Join(dataDir, controlFile), to, controlFile)
-		if err != nil {
-			return nil, err
-		}
-		m.ControlPlane = &f
-	}
 	ids, err := tenantIDs(dataDir)
 	if err != nil {
 		return nil, err
@@ -75,6 +76,13 @@ func Take(ctx context.Context, dataDir, to string) (*Manifest, error) {
 		}
 		f.Tenant = id
 		m.Tenants = append(m.Tenants, f)
+	}
+	if _, err := os.Stat(filepath.Join(dataDir, controlFile)); err == nil {
+		f, err := copyDB(ctx, filepath.Join(dataDir, controlFile), to, controlFile)
+		if err != nil {
+			return nil, err
+		}
+		m.ControlPlane = &f
 	}
 	return m, writeManifest(to, m)
 }
@@ -101,11 +109,14 @@ func tenantIDs(dataDir string) ([]string, error) {
 }
 
 // copyDB writes a consistent copy of the SQLite database src to rel under
-// dir and describes it.
+// dir, with src's permissions, and describes it.
 func copyDB(ctx context.Context, src, dir, rel string) (File, error) {
 	dst := filepath.Join(dir, rel)
 	if err := os.MkdirAll(filepath.Dir(dst), 0o750); err != nil {
 		return File{}, fmt.Errorf("backup: %w", err)
+	}
+	if err := createLike(dst, src); err != nil {
+		return File{}, fmt.Errorf("backup %s: %w", rel, err)
 	}
 	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: src}).EscapedPath()+"?mode=ro&_pragma=busy_timeout(10000)")
 	if err != nil {
@@ -116,6 +127,21 @@ func copyDB(ctx context.Context, src, dir, rel string) (File, error) {
 		return File{}, fmt.Errorf("backup %s: %w", rel, err)
 	}
 	return describe(dir, rel)
+}
+
+// createLike creates the empty file dst with the permissions of src, for
+// VACUUM INTO to fill: the copy is never readable by more than the live
+// file is.
+func createLike(dst, src string) error {
+	info, err := os.Stat(src)
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, info.Mode().Perm())
+	if err != nil {
+		return err
+	}
+	return errors.Join(f.Chmod(info.Mode().Perm()), f.Close()) // whatever the umask
 }
 
 // describe returns the size and SHA-256 of rel under dir.

@@ -207,3 +207,107 @@ func TestScheduleKeepsTheNewest(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestScheduleIsDueFromTheNewestBackup(t *testing.T) {
+	ctx := context.Background()
+	dataDir, dir := t.TempDir(), t.TempDir()
+	s := &Schedule{DataDir: dataDir, Dir: dir, Every: 24 * time.Hour}
+	t0 := time.Date(2026, 11, 29, 3, 0, 0, 0, time.UTC)
+	if got := s.next(t0); !got.Equal(t0) {
+		t.Fatalf("no backup yet: due %v, want now %v", got, t0)
+	}
+	s.take(ctx, t0)
+	// A newer directory without a manifest is an incomplete backup.
+	if err := os.Mkdir(filepath.Join(dir, snapshotPrefix+t0.Add(time.Hour).Format(snapshotTime)), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := s.next(t0.Add(2*time.Hour)), t0.Add(24*time.Hour); !got.Equal(want) {
+		t.Fatalf("a backup 2h old: due %v, want %v", got, want)
+	}
+	if now := t0.Add(30 * time.Hour); !s.next(now).Equal(now) {
+		t.Fatalf("a backup 30h old: due %v, want now", s.next(now))
+	}
+}
+
+func TestRunTakesAnOverdueBackupAtOnce(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	dataDir, dir := t.TempDir(), t.TempDir()
+	s := &Schedule{DataDir: dataDir, Dir: dir, Every: 24 * time.Hour}
+	s.take(ctx, time.Now().Add(-25*time.Hour))
+	done := make(chan struct{})
+	go func() {
+		s.Run(ctx)
+		close(done)
+	}()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	for range 600 {
+		if names, _ := s.snapshots(); len(names) == 2 {
+			if _, err := ReadManifest(filepath.Join(dir, names[1])); err == nil {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	names, _ := s.snapshots()
+	t.Fatalf("no backup taken for a schedule 25h behind; backups: %v", names)
+}
+
+func TestTakeMakesParentsAndKeepsPermissions(t *testing.T) {
+	ctx := context.Background()
+	dataDir := t.TempDir()
+	store, err := tenancy.Open(ctx, "", dataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store.Close()
+	engine, err := contextengine.NewManager(contextengine.Options{DataDir: dataDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer engine.Close()
+	if err := engine.Create(ctx, "t-one"); err != nil {
+		t.Fatal(err)
+	}
+	live := []string{controlFile, tenantFile("t-one")}
+	for _, rel := range live {
+		if err := os.Chmod(filepath.Join(dataDir, rel), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	to := filepath.Join(t.TempDir(), "missing", "parents", "b")
+	if _, err := Take(ctx, dataDir, to); err != nil {
+		t.Fatal(err)
+	}
+	restored := t.TempDir()
+	if err := Restore(to, restored, ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []string{to, restored} {
+		for _, rel := range live {
+			info, err := os.Stat(filepath.Join(dir, rel))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if info.Mode().Perm() != 0o600 {
+				t.Errorf("%s in %s: mode %v, want 0600 like the live file", rel, dir, info.Mode().Perm())
+			}
+		}
+	}
+
+	// The control plane is copied after the tenants.
+	control, err := os.Stat(filepath.Join(to, controlFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tenant, err := os.Stat(filepath.Join(to, tenantFile("t-one")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if control.ModTime().Before(tenant.ModTime()) {
+		t.Errorf("control plane copied at %v, before the tenant at %v", control.ModTime(), tenant.ModTime())
+	}
+}

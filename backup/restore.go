@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/contextlite/cloud/contextengine"
+	"github.com/contextlite/cloud/datadir"
 )
 
 // ErrCorrupt is returned when a backup file does not match its manifest.
@@ -30,9 +31,15 @@ func ReadManifest(dir string) (*Manifest, error) {
 // Restore copies the backup in from into dataDir: every tenant and the
 // control plane, or only tenant when it is not empty. Every file is
 // checked against the manifest first, so nothing is restored from a
-// damaged backup. The service must be stopped while it runs; existing
-// files are replaced.
+// damaged backup. It holds the data directory's lock, so it refuses to
+// run beside a server using it (a datadir.LockedError); existing files
+// are replaced.
 func Restore(from, dataDir, tenant string) error {
+	lock, err := datadir.Acquire(dataDir)
+	if err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	defer lock.Release()
 	m, err := ReadManifest(from)
 	if err != nil {
 		return err
@@ -90,8 +97,9 @@ func verify(from string, want File) error {
 	return nil
 }
 
-// install copies rel from the backup into dataDir, through a temporary
-// file renamed into place, and drops the old database's WAL files.
+// install copies rel from the backup into dataDir, with the backup file's
+// permissions, through a temporary file renamed into place, and drops the
+// old database's WAL files.
 func install(from, dataDir, rel string) error {
 	dst := filepath.Join(dataDir, rel)
 	if err := os.MkdirAll(filepath.Dir(dst), 0o750); err != nil {
@@ -107,6 +115,14 @@ func install(from, dataDir, rel string) error {
 		return fmt.Errorf("restore: %w", err)
 	}
 	defer os.Remove(tmp.Name())
+	info, err := src.Stat()
+	if err == nil {
+		err = tmp.Chmod(info.Mode().Perm())
+	}
+	if err != nil {
+		tmp.Close()
+		return fmt.Errorf("restore %s: %w", rel, err)
+	}
 	if _, err := io.Copy(tmp, src); err != nil {
 		tmp.Close()
 		return fmt.Errorf("restore %s: %w", rel, err)

@@ -5,6 +5,7 @@ package caddymodule
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -88,6 +89,7 @@ type App struct {
 
 	shared   *shared
 	poolKey  string
+	lockKey  string // the data dir whose lock this config holds
 	tiers    tenancy.Tiers
 	plans    metering.Plans
 	keys     *tenancy.Authenticator
@@ -143,6 +145,9 @@ func (a *App) Provision(ctx caddy.Context) error {
 	}
 	if a.MaxOpenTenants <= 0 {
 		a.MaxOpenTenants = defaultMaxOpenTenants
+	}
+	if err := a.lockDataDir(); err != nil {
+		return err
 	}
 	a.poolKey = a.DataDir + "\x00" + a.ControlDSN
 	cfg := sharedConfig{dataDir: a.DataDir, dsn: a.ControlDSN, maxOpen: a.MaxOpenTenants,
@@ -341,12 +346,17 @@ func (a *App) Stop() error {
 	return nil
 }
 
-// Cleanup releases the shared state; the last config using it closes it.
+// Cleanup releases the shared state and the data dir's lock; the last
+// config using them closes the state, then releases the lock.
 func (a *App) Cleanup() error {
-	if a.shared == nil {
-		return nil
+	var err error
+	if a.shared != nil {
+		_, err = pool.Delete(a.poolKey)
 	}
-	_, err := pool.Delete(a.poolKey)
+	if a.lockKey != "" {
+		_, lerr := locks.Delete(a.lockKey)
+		err = errors.Join(err, lerr)
+	}
 	return err
 }
 

@@ -23,7 +23,7 @@ is not copied: back it up with pg_dump. --data-dir defaults to
 CONTEXTLITE_DATA (./data).`,
 		CobraFunc: func(cmd *cobra.Command) {
 			cmd.Flags().String("data-dir", envOr("CONTEXTLITE_DATA", "./data"), "data directory")
-			cmd.Flags().String("to", "", "new directory for the backup (required)")
+			cmd.Flags().String("to", "", "new directory for the backup, its parents created if missing (required)")
 			cmd.MarkFlagRequired("to")
 			cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 				dataDir, _ := cmd.Flags().GetString("data-dir")
@@ -43,7 +43,8 @@ CONTEXTLITE_DATA (./data).`,
 		Short: "Restores a backup into the data directory; stop the server first",
 		Long: `Checks every file of the backup against its manifest, then copies the
 tenant databases and the control plane (or only --tenant's database) into
-the data directory, replacing what is there. Stop the server first.`,
+the data directory, replacing what is there. Stop the server first: restore
+takes the data directory's lock and refuses to run while a server holds it.`,
 		CobraFunc: func(cmd *cobra.Command) {
 			cmd.Flags().String("data-dir", envOr("CONTEXTLITE_DATA", "./data"), "data directory")
 			cmd.Flags().String("from", "", "backup directory (required)")

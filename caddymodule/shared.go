@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"path/filepath"
 	"slices"
 	"sync"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 
 	"github.com/contextlite/cloud/contextengine"
+	"github.com/contextlite/cloud/datadir"
 	"github.com/contextlite/cloud/metering"
 	"github.com/contextlite/cloud/notify"
 	"github.com/contextlite/cloud/retention"
@@ -21,6 +23,38 @@ import (
 
 // pool holds the shared state of each data dir and DSN.
 var pool = caddy.NewUsagePool()
+
+// locks holds this process's lock of each data dir (by absolute path):
+// taken by the first config using the dir, kept across reloads, released
+// after the last config using it has closed its state.
+var locks = caddy.NewUsagePool()
+
+// heldLock is a data dir lock in the locks pool.
+type heldLock struct{ *datadir.Lock }
+
+// Destruct releases the lock.
+func (l heldLock) Destruct() error { return l.Release() }
+
+// lockDataDir takes, or shares with the running config, the lock of the
+// data dir, so a second process on it refuses to start.
+func (a *App) lockDataDir() error {
+	dir, err := filepath.Abs(a.DataDir)
+	if err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	_, _, err = locks.LoadOrNew(dir, func() (caddy.Destructor, error) {
+		l, err := datadir.Acquire(dir)
+		if err != nil {
+			return nil, err
+		}
+		return heldLock{l}, nil
+	})
+	if err != nil {
+		return err
+	}
+	a.lockKey = dir
+	return nil
+}
 
 // sharedConfig is what the state is opened with; the first config that
 // opens it decides, and a reload may not change it.

@@ -35,7 +35,7 @@ type Document struct {
 	Metadata    map[string]any `json:"metadata,omitempty"`
 	Content     string         `json:"content,omitempty"`
 	ContentHash string         `json:"content_hash"`
-	SizeBytes   int64          `json:"size_bytes"`
+	SizeBytes   int64          `json:"size_bytes"` // stored bytes: content, path, language and metadata
 	Tokens      int            `json:"tokens"`
 	Chunks      int            `json:"chunks"`
 	CreatedAt   time.Time      `json:"created_at"`
@@ -63,6 +63,7 @@ type AddResult struct {
 type prepared struct {
 	doc      NewDocument
 	metadata string
+	size     int64 // stored bytes, see storedSize
 	hash     string
 	tokens   int
 	path     termBag // analysed path terms
@@ -154,12 +155,11 @@ func (db *tenantDB) prepare(doc NewDocument) prepared {
 	if p.err != nil {
 		return p
 	}
-	meta, err := json.Marshal(doc.Metadata)
-	if err != nil {
-		p.err = invalid("metadata: %v", err)
+	p.metadata, p.err = encodeMetadata(doc.Metadata)
+	if p.err != nil {
 		return p
 	}
-	p.metadata = string(meta)
+	p.size = storedSize(&p.doc, p.metadata)
 	sum := sha256.Sum256([]byte(doc.Content))
 	p.hash = hex.EncodeToString(sum[:])
 	p.path = bagOf(p.doc.Path)
@@ -300,7 +300,18 @@ func (db *tenantDB) validate(doc *NewDocument) error {
 	if doc.Path == "" || len(doc.Path) > 1024 || strings.ContainsAny(doc.Path, "\x00\n\r") {
 		return invalid("path must be 1-1024 characters on one line")
 	}
-	return nil
+	return validateLanguage(doc.Language)
+}
+
+// storedSize is what a document counts against the storage quota: the
+// bytes of its content, path, language and metadata (as stored, JSON),
+// metadata without keys counting nothing.
+func storedSize(doc *NewDocument, metadata string) int64 {
+	n := len(doc.Content) + len(doc.Path) + len(doc.Language)
+	if len(doc.Metadata) > 0 {
+		n += len(metadata)
+	}
+	return int64(n)
 }
 
 // termBag is the distinct analysed terms of a text with their counts.
@@ -496,7 +507,7 @@ func (w *docWriter) put(ctx context.Context, p *prepared) (AddResult, error) {
 	case hash == p.hash && lang == p.doc.Language && meta == p.metadata:
 		return AddResult{ID: id, Status: StatusUnchanged}, nil
 	}
-	delta := int64(len(p.doc.Content)) - size
+	delta := p.size - size
 	if err := w.change.fits(*w.base, w.limits, 0, delta); err != nil {
 		return AddResult{ID: id, Err: err}, nil
 	}
@@ -507,7 +518,7 @@ func (w *docWriter) put(ctx context.Context, p *prepared) (AddResult, error) {
 		return AddResult{}, err
 	}
 	_, err = w.exec(ctx, `UPDATE documents SET language = ?, metadata = ?, content = ?, content_hash = ?, size_bytes = ?, tokens = ?, chunks = ?, updated_at = ? WHERE seq = ?`,
-		p.doc.Language, p.metadata, p.doc.Content, p.hash, len(p.doc.Content), p.tokens, len(p.chunks), w.now, seq)
+		p.doc.Language, p.metadata, p.doc.Content, p.hash, p.size, p.tokens, len(p.chunks), w.now, seq)
 	if err != nil {
 		return AddResult{}, fmt.Errorf("update document: %w", err)
 	}
@@ -520,7 +531,7 @@ func (w *docWriter) put(ctx context.Context, p *prepared) (AddResult, error) {
 }
 
 func (w *docWriter) insert(ctx context.Context, p *prepared, wsID int64) (AddResult, error) {
-	size := int64(len(p.doc.Content))
+	size := p.size
 	if err := w.change.fits(*w.base, w.limits, 1, size); err != nil {
 		return AddResult{Err: err}, nil
 	}
@@ -538,7 +549,7 @@ func (w *docWriter) insert(ctx context.Context, p *prepared, wsID int64) (AddRes
 	}
 	res, err := w.exec(ctx, `INSERT INTO documents (id, workspace_id, path, language, metadata, content, content_hash, size_bytes, tokens, chunks, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		id, wsID, p.doc.Path, p.doc.Language, p.metadata, p.doc.Content, p.hash, len(p.doc.Content), p.tokens, len(p.chunks), w.now, w.now)
+		id, wsID, p.doc.Path, p.doc.Language, p.metadata, p.doc.Content, p.hash, size, p.tokens, len(p.chunks), w.now, w.now)
 	if err != nil {
 		return AddResult{}, fmt.Errorf("insert document: %w", err)
 	}

@@ -32,7 +32,7 @@ func TestAddGetUpsert(t *testing.T) {
 	if got.Content != doc.Content || got.Path != doc.Path || got.Workspace != DefaultWorkspace || got.Metadata["repo"] != "x" {
 		t.Fatalf("Get = %+v", got)
 	}
-	if got.Tokens == 0 || got.Chunks == 0 || got.SizeBytes != int64(len(doc.Content)) || len(got.ContentHash) != 64 {
+	if got.Tokens == 0 || got.Chunks == 0 || got.SizeBytes != int64(len(doc.Content)+len(doc.Path)+len("go")+len(`{"repo":"x"}`)) || len(got.ContentHash) != 64 {
 		t.Fatalf("Get totals = tokens %d chunks %d size %d hash %q", got.Tokens, got.Chunks, got.SizeBytes, got.ContentHash)
 	}
 	if _, err := tn.Get(ctx, "doc_missing"); !errors.Is(err, ErrNotFound) {
@@ -95,7 +95,7 @@ func TestAddBatchPerItemResults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Documents != 2 || s.StorageBytes != int64(len("package a // again")+len("package b")) {
+	if s.Documents != 2 || s.StorageBytes != int64(len("a.gopackage a // again")+len("b.gopackage b")) {
 		t.Fatalf("stats = %+v", s)
 	}
 }
@@ -147,7 +147,7 @@ func TestListPaginatesAndDelete(t *testing.T) {
 		t.Fatalf("bad cursor = %v", err)
 	}
 	id := page.Documents[0].ID
-	if n, err := tn.Delete(ctx, id); err != nil || n != int64(len("package f0\n")) {
+	if n, err := tn.Delete(ctx, id); err != nil || n != int64(len("f00.go")+len("package f0\n")) { // path and content
 		t.Fatalf("Delete = %d, %v", n, err)
 	}
 	if _, err := tn.Delete(ctx, id); !errors.Is(err, ErrNotFound) {

@@ -46,10 +46,15 @@ func isSlug(s string, max int, loose bool) bool {
 }
 
 // validateDocumentID reports whether a client-chosen document id is usable:
-// 1 to 128 printable ASCII characters without spaces.
+// 1 to 128 printable ASCII characters without spaces, and not "." or ".."
+// (a URL path cleans those away, so the document could never be read or
+// deleted).
 func validateDocumentID(id string) error {
 	if len(id) == 0 || len(id) > 128 {
 		return invalid("document id must be 1-128 characters")
+	}
+	if id == "." || id == ".." {
+		return invalid("document id %q is reserved: a URL cannot name it", id)
 	}
 	for i := 0; i < len(id); i++ {
 		if id[i] <= ' ' || id[i] > '~' {

@@ -196,8 +196,8 @@ func (w *stressWriter) delete(ctx context.Context, s int) error {
 	if err != nil {
 		return fmt.Errorf("delete %s: %w", cur.id, err)
 	}
-	if size != int64(len(cur.content)) {
-		return fmt.Errorf("delete %s freed %d bytes, want %d", cur.id, size, len(cur.content))
+	if want := int64(len(cur.content) + len(w.path(s))); size != want {
+		return fmt.Errorf("delete %s freed %d bytes, want %d", cur.id, size, want)
 	}
 	w.slots[s] = slotState{}
 	w.gone = append(w.gone, cur.id)
@@ -245,7 +245,7 @@ func checkGet(ctx context.Context, tn *Tenant, id string) error {
 		return err
 	}
 	sum := sha256.Sum256([]byte(d.Content))
-	if d.ID != id || d.ContentHash != hex.EncodeToString(sum[:]) || d.SizeBytes != int64(len(d.Content)) {
+	if d.ID != id || d.ContentHash != hex.EncodeToString(sum[:]) || d.SizeBytes != int64(len(d.Content)+len(d.Path)) {
 		return fmt.Errorf("get %s: inconsistent document %s (%d bytes, hash %s)", id, d.ID, d.SizeBytes, d.ContentHash)
 	}
 	return nil

@@ -17,7 +17,7 @@ const (
 	MeterTokens           = "tokens"            // tokens returned by them
 	MeterDocumentsAdded   = "documents_added"   // documents created
 	MeterDocumentsDeleted = "documents_deleted" // documents removed, workspaces' included
-	MeterStorageBytes     = "storage_bytes"     // change in stored content bytes
+	MeterStorageBytes     = "storage_bytes"     // change in stored bytes
 )
 
 // UsageEvent is one metered quantity in a tenant's outbox.

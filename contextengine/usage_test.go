@@ -38,8 +38,11 @@ func TestWritesRecordUsageWithTheirChange(t *testing.T) {
 	m, tn := openUsageTenant(t, &log)
 	ctx := context.Background()
 	mustAdd(t, tn, NewDocument{Path: "a.go", Content: "package a"}, NewDocument{Path: "b.go", Content: "package bb"})
-	mustAdd(t, tn, NewDocument{Path: "a.go", Content: "package a"})         // unchanged: nothing
-	mustAdd(t, tn, NewDocument{Path: "a.go", Content: "package a // more"}) // +8 bytes
+	mustAdd(t, tn, NewDocument{Path: "a.go", Content: "package a"}) // unchanged: nothing
+	// A document counts its path, language and metadata too: +8 bytes of
+	// content, +2 of language, +9 of metadata; then -9 when it is dropped.
+	mustAdd(t, tn, NewDocument{Path: "a.go", Language: "go", Metadata: map[string]any{"k": "v"}, Content: "package a // more"})
+	mustAdd(t, tn, NewDocument{Path: "a.go", Language: "go", Content: "package a // more"})
 	res := mustAdd(t, tn, NewDocument{Path: "c.go", Content: "package c"})
 	if _, err := tn.Delete(ctx, res[0].ID); err != nil {
 		t.Fatal(err)
@@ -52,11 +55,11 @@ func TestWritesRecordUsageWithTheirChange(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	want := map[string]int64{MeterDocumentsAdded: 4, MeterDocumentsDeleted: 2, MeterStorageBytes: 9 + 10 + 8}
+	want := map[string]int64{MeterDocumentsAdded: 4, MeterDocumentsDeleted: 2, MeterStorageBytes: 13 + 14 + 19 - 9}
 	if !maps.Equal(log.sums, want) {
 		t.Errorf("hook sums = %v, want %v", log.sums, want)
 	}
-	wantTotals := Totals{Documents: 2, Workspaces: 1, StorageBytes: 27}
+	wantTotals := Totals{Documents: 2, Workspaces: 1, StorageBytes: 37}
 	if got := tn.Totals(); got != wantTotals || log.totals != wantTotals {
 		t.Errorf("totals = %+v, hook saw %+v, want %+v", got, log.totals, wantTotals)
 	}
@@ -85,7 +88,7 @@ func TestLimitsRefuseWritesPastThem(t *testing.T) {
 	var log usageLog
 	_, tn := openUsageTenant(t, &log)
 	ctx := context.Background()
-	tn.SetLimits(Limits{Documents: 2, StorageBytes: 20, Workspaces: 2})
+	tn.SetLimits(Limits{Documents: 2, StorageBytes: 24, Workspaces: 2}) // a and b take 11 bytes each
 	res, err := tn.AddBatch(ctx, []NewDocument{
 		{Path: "a", Content: "0123456789"},
 		{Path: "b", Content: "0123456789"},
@@ -101,6 +104,14 @@ func TestLimitsRefuseWritesPastThem(t *testing.T) {
 	_, err = tn.Add(ctx, NewDocument{Path: "a", Content: "0123456789 grows"})
 	if !errors.As(err, &le) || le.Limit != LimitStorageBytes || !errors.Is(err, ErrLimitReached) {
 		t.Fatalf("growing past the storage limit: %v", err)
+	}
+	_, err = tn.Add(ctx, NewDocument{Path: "a", Content: "0123456789", Metadata: map[string]any{"pad": "grows"}})
+	if !errors.As(err, &le) || le.Limit != LimitStorageBytes {
+		t.Fatalf("growing metadata past the storage limit: %v", err)
+	}
+	_, err = tn.Add(ctx, NewDocument{Path: "a", Content: "0123456789", Language: "a-long-language-name"})
+	if !errors.As(err, &le) || le.Limit != LimitStorageBytes {
+		t.Fatalf("growing the language past the storage limit: %v", err)
 	}
 	if _, err := tn.Add(ctx, NewDocument{Path: "a", Content: "shrinks"}); err != nil {
 		t.Fatalf("shrinking a document under the limit: %v", err)

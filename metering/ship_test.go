@@ -3,6 +3,7 @@ package metering
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"sync/atomic"
 	"testing"
@@ -88,7 +89,9 @@ func (f *shipFixture) use(t *testing.T, n int) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := tn.Add(ctx, contextengine.NewDocument{Path: time.Now().String(), Content: "package ship"}); err != nil {
+	// A new path of 20 bytes: each document stores 32 bytes.
+	path := fmt.Sprintf("%020d", time.Now().UnixNano())
+	if _, err := tn.Add(ctx, contextengine.NewDocument{Path: path, Content: "package ship"}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -118,7 +121,7 @@ func TestShipperSurvivesOutagesWithoutLossOrDoubles(t *testing.T) {
 	if err := f.shipper.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]int64{"queries": 5, "tokens": 50, "documents_added": 2, "storage_bytes": 24}
+	want := map[string]int64{"queries": 5, "tokens": 50, "documents_added": 2, "storage_bytes": 64}
 	if got := f.shipped(t); !maps.Equal(got, want) {
 		t.Fatalf("shipped = %v, want %v", got, want)
 	}
@@ -145,7 +148,7 @@ func TestShipperSurvivesOutagesWithoutLossOrDoubles(t *testing.T) {
 	if err := f.shipper.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	want = map[string]int64{"queries": 6, "tokens": 60, "documents_added": 3, "storage_bytes": 36}
+	want = map[string]int64{"queries": 6, "tokens": 60, "documents_added": 3, "storage_bytes": 96}
 	if got := f.shipped(t); !maps.Equal(got, want) {
 		t.Fatalf("after a resend: shipped = %v, want %v", got, want)
 	}

@@ -169,7 +169,7 @@ type loadRequest struct {
 	key  string // Idempotency-Key
 	body []byte
 	path string // documents: the document's path
-	size int    // documents: its content length
+	size int    // documents: its stored bytes, path and content
 
 	// Guarded by the ledger's mutex.
 	attempts int
@@ -442,7 +442,8 @@ func newLoadRequest(kind requestKind, rng *rand.Rand, l *ledger) *loadRequest {
 	case addDocumentRequest:
 		n := l.nextPath.Add(1)
 		content := goSource(rng, fmt.Sprintf("crash%d", n), 200+rng.IntN(1801))
-		r.path, r.size = fmt.Sprintf("crash/%d.go", n), len(content)
+		r.path = fmt.Sprintf("crash/%d.go", n)
+		r.size = len(r.path) + len(content)
 		body = map[string]string{"workspace": "default", "path": r.path, "content": content}
 	case assembleRequest:
 		query := strings.Join([]string{pickWord(rng), pickWord(rng), pickWord(rng)}, " ")
