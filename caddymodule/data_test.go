@@ -47,8 +47,8 @@ func TestStorageCountsEveryStoredByte(t *testing.T) {
 	// Metadata cannot grow a document past the storage quota.
 	doc["metadata"] = map[string]any{"pad": strings.Repeat("x", 4<<10)}
 	var e errorCode
-	call(t, tc, "POST", base+"/documents", acme.APIKey, doc, http.StatusTooManyRequests, &e)
-	if e.Error.Code != "quota_exceeded" || !strings.Contains(e.Error.Message, "storage_bytes") {
+	call(t, tc, "POST", base+"/documents", acme.APIKey, doc, http.StatusForbidden, &e)
+	if e.Error.Code != "storage_limit_reached" || !strings.Contains(e.Error.Message, "storage_bytes") {
 		t.Fatalf("metadata past the quota: %+v", e)
 	}
 
@@ -147,7 +147,7 @@ func TestDataDirLockedWhileServing(t *testing.T) {
 	refused("serving")
 
 	// A reload keeps the lock, held once.
-	startServer(t, dir, "\t\tmax_open_tenants 50\n")
+	startServer(t, dir, "\t\tstorage_limit 2GiB\n")
 	if refs := lockRefs(); len(refs) != 1 || refs[dir] != 1 {
 		t.Fatalf("locks after reload = %v, want %s once", refs, dir)
 	}
