@@ -13,6 +13,9 @@ import (
 )
 
 func init() {
+	// Caddy builds the root command by running each registration in turn,
+	// so tenant is on the root when key's CobraFunc runs.
+	var tenant *cobra.Command
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "tenant",
 		Usage: "create|list|show|set-tier|suspend|activate|delete ...",
@@ -20,14 +23,20 @@ func init() {
 		Long: `Manages tenants directly in the control plane the server uses. The flags
 --data-dir, --dsn and --key-pepper default to CONTEXTLITE_DATA (./data),
 CONTEXTLITE_DATABASE_URL and CONTEXTLITE_KEY_PEPPER, as in the Caddyfile.`,
-		CobraFunc: tenantCommands,
+		CobraFunc: func(cmd *cobra.Command) {
+			tenant = cmd
+			tenantCommands(cmd)
+		},
 	})
 	caddycmd.RegisterCommand(caddycmd.Command{
-		Name:      "key",
-		Usage:     "create|list|revoke <tenant> ...",
-		Short:     "Manages the API keys of a ContextLite tenant",
-		Long:      `Creates, lists and revokes API keys; <tenant> is an id or a slug.`,
-		CobraFunc: keyCommands,
+		Name:  "key",
+		Usage: "create|list|revoke <tenant> ...",
+		Short: "Manages the API keys of a ContextLite tenant",
+		Long:  `Creates, lists and revokes API keys; <tenant> is an id or a slug.`,
+		CobraFunc: func(cmd *cobra.Command) {
+			keyCommands(cmd)
+			rebrandRoot(tenant.Root())
+		},
 	})
 }
 
