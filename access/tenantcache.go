@@ -20,9 +20,10 @@ const tenantMaxStale = time.Hour
 // before the store is tried again, so requests do not all wait on it.
 const tenantStaleRetry = 5 * time.Second
 
-// tenantCache keeps tenants found by id or slug for a short time, so JWT
-// callers cost no control-plane round trip per request.
-type tenantCache struct {
+// TenantCache keeps tenants found by id or slug for a short time, so JWT
+// callers cost no control-plane round trip per request. It is safe for
+// concurrent use.
+type TenantCache struct {
 	finder TenantFinder
 	ttl    time.Duration
 	now    func() time.Time
@@ -43,21 +44,29 @@ type cachedTenant struct {
 // Changes to a tenant (tier, status) reach callers within ttl. While f
 // fails (other than with tenancy.ErrNotFound), what it found before keeps
 // serving for up to an hour past ttl.
-func CacheTenants(f TenantFinder, ttl time.Duration) TenantFinder {
-	return &tenantCache{finder: f, ttl: ttl, now: time.Now, entries: make(map[string]cachedTenant)}
+func CacheTenants(f TenantFinder, ttl time.Duration) *TenantCache {
+	return &TenantCache{finder: f, ttl: ttl, now: time.Now, entries: make(map[string]cachedTenant)}
+}
+
+// ForgetAll drops every cached tenant, so that changes made elsewhere
+// apply at the next request.
+func (c *TenantCache) ForgetAll() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	clear(c.entries)
 }
 
 // Tenant finds a tenant by id.
-func (c *tenantCache) Tenant(ctx context.Context, id string) (tenancy.Tenant, error) {
+func (c *TenantCache) Tenant(ctx context.Context, id string) (tenancy.Tenant, error) {
 	return c.find("id:"+id, func() (tenancy.Tenant, error) { return c.finder.Tenant(ctx, id) })
 }
 
 // TenantBySlug finds a tenant by slug.
-func (c *tenantCache) TenantBySlug(ctx context.Context, slug string) (tenancy.Tenant, error) {
+func (c *TenantCache) TenantBySlug(ctx context.Context, slug string) (tenancy.Tenant, error) {
 	return c.find("slug:"+slug, func() (tenancy.Tenant, error) { return c.finder.TenantBySlug(ctx, slug) })
 }
 
-func (c *tenantCache) find(key string, load func() (tenancy.Tenant, error)) (tenancy.Tenant, error) {
+func (c *TenantCache) find(key string, load func() (tenancy.Tenant, error)) (tenancy.Tenant, error) {
 	now := c.now()
 	c.mu.Lock()
 	e, ok := c.entries[key]
@@ -86,7 +95,7 @@ func (c *tenantCache) find(key string, load func() (tenancy.Tenant, error)) (ten
 }
 
 // put caches e under key; a full cache starts afresh.
-func (c *tenantCache) put(key string, e cachedTenant) {
+func (c *TenantCache) put(key string, e cachedTenant) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, ok := c.entries[key]; !ok && len(c.entries) >= tenantCacheMax {

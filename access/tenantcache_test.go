@@ -42,16 +42,16 @@ func (f *flakyFinder) find(match bool, ref string) (tenancy.Tenant, error) {
 
 // newFlakyCache returns a cache with a ttl of a minute over a flaky
 // finder, and a pointer to its clock.
-func newFlakyCache() (*tenantCache, *flakyFinder, *time.Time) {
+func newFlakyCache() (*TenantCache, *flakyFinder, *time.Time) {
 	f := &flakyFinder{t: tenancy.Tenant{ID: "t1", Slug: "acme", Tier: "pro", Status: tenancy.StatusActive}}
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	c := CacheTenants(f, time.Minute).(*tenantCache)
+	c := CacheTenants(f, time.Minute)
 	c.now = func() time.Time { return now }
 	return c, f, &now
 }
 
 // checkFind looks acme up by slug and compares the error and the calls so far.
-func checkFind(t *testing.T, c *tenantCache, f *flakyFinder, step string, want error, calls int) {
+func checkFind(t *testing.T, c *TenantCache, f *flakyFinder, step string, want error, calls int) {
 	t.Helper()
 	got, err := c.TenantBySlug(context.Background(), "acme")
 	if !errors.Is(err, want) {
@@ -100,4 +100,13 @@ func TestTenantCacheNotFoundIsNotStale(t *testing.T) {
 	checkFind(t, c, f, "gone", tenancy.ErrNotFound, 2)
 	f.down = true
 	checkFind(t, c, f, "down after gone", errDown, 3)
+}
+
+// TestTenantCacheForgetAll: after ForgetAll the next lookup asks the finder.
+func TestTenantCacheForgetAll(t *testing.T) {
+	c, f, _ := newFlakyCache()
+	checkFind(t, c, f, "first lookup", nil, 1)
+	checkFind(t, c, f, "cached", nil, 1)
+	c.ForgetAll()
+	checkFind(t, c, f, "after ForgetAll", nil, 2)
 }

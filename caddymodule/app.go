@@ -82,6 +82,7 @@ type App struct {
 	tiers    tenancy.Tiers
 	plans    metering.Plans
 	keys     *tenancy.Authenticator
+	tenants  *access.TenantCache // JWT callers' tenants
 	resolver *access.Resolver
 	service  *tenancy.Service
 	api      *api.Handler
@@ -145,7 +146,8 @@ func (a *App) wire(ctx caddy.Context) error {
 	store, engine := a.shared.store, a.shared.engine
 	hasher := tenancy.Hasher{Pepper: []byte(a.KeyPepper)}
 	a.keys = tenancy.NewAuthenticator(store, hasher, tenancy.AuthOptions{})
-	a.resolver = &access.Resolver{Domain: a.Domain, Keys: a.keys, Tenants: access.CacheTenants(store, tenantCacheTTL), Domains: store, Tiers: a.tiers}
+	a.tenants = access.CacheTenants(store, tenantCacheTTL)
+	a.resolver = &access.Resolver{Domain: a.Domain, Keys: a.keys, Tenants: a.tenants, Domains: store, Tiers: a.tiers}
 	if len(a.JWTIssuers) > 0 {
 		verifier, err := jwtauth.New(ctx, a.JWTIssuers)
 		if err != nil {
@@ -215,6 +217,13 @@ func (a *App) newHealth() *health.Handler {
 		},
 		OpenTenants: engine.OpenCount,
 	}
+}
+
+// forgetCaches drops the cached keys and tenants, so changes made to the
+// control plane by another process apply at the next request.
+func (a *App) forgetCaches() {
+	a.keys.ForgetAll()
+	a.tenants.ForgetAll()
 }
 
 // accounts makes key changes take effect at once on this instance by
