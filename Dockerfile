@@ -1,12 +1,22 @@
 # syntax=docker/dockerfile:1
-# Build: docker build -t contextlite .
-# Run:   docker run -p 443:8443 -v contextlite:/data -e CONTEXTLITE_DOMAIN=example.com contextlite
+# Build: docker build --build-arg VERSION=$(git describe --always --dirty) -t contextlite .
+#        (the first build takes a few minutes: it compiles Caddy and SQLite)
+# Try it locally, with certificates from Caddy's local CA (its root is
+# /data/caddy/pki/authorities/local/root.crt in the volume):
+#        docker run -p 8443:8443 -v contextlite:/data contextlite
+# Public domain, with publicly trusted certificates over ACME (Let's Encrypt,
+# ZeroSSL): point example.com and *.example.com at the host, keep ports 80
+# and 443 reachable for the ACME challenges, and give an email for the CA:
+#        docker run -p 80:8080 -p 443:8443 -v contextlite:/data \
+#          -e CONTEXTLITE_DOMAIN=example.com -e CONTEXTLITE_TLS=ops@example.com contextlite
 FROM golang:1.26-bookworm AS build
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
+# .dockerignore keeps local state (data/, backups, binaries) out of the context.
 COPY . .
-RUN CONTEXTLITE_OUTPUT=/out/contextlite ./xcaddy.sh
+ARG VERSION=
+RUN CONTEXTLITE_VERSION=$VERSION CONTEXTLITE_OUTPUT=/out/contextlite ./xcaddy.sh
 
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates \

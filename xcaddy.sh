@@ -2,7 +2,9 @@
 # Builds the contextlite binary with xcaddy: Caddy, caddy-ratelimit and the
 # modules of this checkout. Extra arguments go to xcaddy, for example
 #   ./xcaddy.sh --with github.com/caddy-dns/cloudflare@v0.2.4
-# Output: ./contextlite (override with CONTEXTLITE_OUTPUT).
+# Output: ./contextlite (override with CONTEXTLITE_OUTPUT). The version
+# /health reports is CONTEXTLITE_VERSION, else `git describe` of this
+# checkout, else "devel". The first build takes a few minutes.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -14,6 +16,10 @@ if ! command -v xcaddy >/dev/null 2>&1; then
 	go install "github.com/caddyserver/xcaddy/cmd/xcaddy@${XCADDY_VERSION}"
 	PATH="$(go env GOPATH)/bin:$PATH"
 fi
+
+VERSION=${CONTEXTLITE_VERSION:-$(git describe --tags --always --dirty 2>/dev/null || true)}
+# xcaddy's default flags, plus the version.
+export XCADDY_GO_BUILD_FLAGS="-trimpath -tags nobadger,nomysql,nopgx -ldflags '-w -s -X ${MODULE}/health.version=${VERSION:-devel}'"
 
 exec xcaddy build "${CADDY_VERSION}" \
 	--output "${CONTEXTLITE_OUTPUT:-./contextlite}" \

@@ -49,6 +49,14 @@ func CacheTenants(f TenantFinder, ttl time.Duration) *TenantCache {
 	return &TenantCache{finder: f, ttl: ttl, now: time.Now, entries: make(map[string]cachedTenant)}
 }
 
+// ForgetAll drops every cached tenant, so that changes made elsewhere
+// apply at the next request.
+func (c *TenantCache) ForgetAll() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	clear(c.entries)
+}
+
 // Tenant finds a tenant by id.
 func (c *TenantCache) Tenant(ctx context.Context, id string) (tenancy.Tenant, error) {
 	return c.find("id:"+id, func() (tenancy.Tenant, error) { return c.finder.Tenant(ctx, id) })

@@ -118,3 +118,12 @@ func TestTenantCacheForget(t *testing.T) {
 		t.Fatalf("forgotten: by id = %+v, %v after %d calls; want suspended, reloaded", got, err, f.calls)
 	}
 }
+
+// TestTenantCacheForgetAll: after ForgetAll the next lookup asks the finder.
+func TestTenantCacheForgetAll(t *testing.T) {
+	c, f, _ := newFlakyCache()
+	checkFind(t, c, f, "first lookup", nil, 1)
+	checkFind(t, c, f, "cached", nil, 1)
+	c.ForgetAll()
+	checkFind(t, c, f, "after ForgetAll", nil, 2)
+}

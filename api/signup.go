@@ -3,10 +3,8 @@ package api
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/contextlite/cloud/tenancy"
@@ -16,8 +14,11 @@ import (
 // a tenant, its storage and its first admin key.
 type Signup struct {
 	Service   *tenancy.Service
-	Customers Customers    // nil when billing is off
-	Logger    *slog.Logger // nil: discard
+	Customers Customers // nil when billing is off
+	// CARoot is the file of the local CA's root certificate, which clients
+	// must trust; empty: the certificates are publicly trusted.
+	CARoot string
+	Logger *slog.Logger // nil: discard
 }
 
 // Customers makes tenants' billing accounts.
@@ -74,9 +75,10 @@ func (s *Signup) signup(w http.ResponseWriter, r *http.Request) error {
 	}
 	s.createCustomer(r.Context(), res.Tenant)
 	url := tenantURL(r, res.Tenant.Slug)
+	guide := Quickstart(QuickstartParams{URL: url, CallURL: callURL(r, url), Key: res.APIKey, CARoot: s.CARoot})
 	return writeJSON(w, http.StatusCreated, signupResponse{
 		TenantID: res.Tenant.ID, Slug: res.Tenant.Slug, Tier: res.Tenant.Tier,
-		APIKey: res.APIKey, URL: url, Quickstart: Quickstart(url, res.APIKey),
+		APIKey: res.APIKey, URL: url, Quickstart: guide,
 	})
 }
 
@@ -114,14 +116,4 @@ func signupError(err error) error {
 		return &Error{Status: http.StatusConflict, Code: "slug_taken", Message: "no free subdomain for this company name"}
 	}
 	return err
-}
-
-// Quickstart returns a filled-in guide for a tenant's API at url.
-func Quickstart(url, key string) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "Your API: %s (keep the key secret; it is shown only once)\n\n", url)
-	fmt.Fprintf(&b, "# Add a document\ncurl -X POST %s/api/v1/documents \\\n  -H 'X-API-Key: %s' -H 'Content-Type: application/json' \\\n  -d '{\"path\": \"notes/hello.md\", \"content\": \"# Hello\\nContextLite keeps context for LLM prompts.\"}'\n\n", url, key)
-	fmt.Fprintf(&b, "# Assemble context for a prompt\ncurl -X POST %s/api/v1/context/assemble \\\n  -H 'X-API-Key: %s' -H 'Content-Type: application/json' \\\n  -d '{\"query\": \"what does ContextLite keep\", \"max_tokens\": 2000}'\n\n", url, key)
-	fmt.Fprintf(&b, "# Python\nimport requests\nr = requests.post(%q,\n    headers={\"X-API-Key\": %q},\n    json={\"query\": \"what does ContextLite keep\", \"max_tokens\": 2000})\nfor d in r.json()[\"documents\"]:\n    print(d[\"path\"], d[\"start_line\"], d[\"end_line\"])\n", url+"/api/v1/context/assemble", key)
-	return b.String()
 }

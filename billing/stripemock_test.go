@@ -16,18 +16,17 @@ import (
 
 // stripeMockURL starts Stripe's own mock server, stripe-mock, bound to
 // 127.0.0.1 only, and returns its HTTP URL. It skips without the binary
-// (go install github.com/stripe/stripe-mock@v0.203.0), except under CI.
+// (from the repository root: GOBIN=$PWD/.bin go install
+// github.com/stripe/stripe-mock@v0.203.0), except under CI.
 func stripeMockURL(t *testing.T) string {
 	t.Helper()
-	bin, err := exec.LookPath("stripe-mock")
-	if err != nil {
-		bin = filepath.Join(goBin(), "stripe-mock")
-		if _, err := os.Stat(bin); err != nil {
-			if os.Getenv("CI") == "true" {
-				t.Fatal("stripe-mock is not installed; CI installs it with go install github.com/stripe/stripe-mock@v0.203.0")
-			}
-			t.Skip("stripe-mock not installed (go install github.com/stripe/stripe-mock@v0.203.0)")
+	bin := findStripeMock()
+	if bin == "" {
+		const install = "GOBIN=$PWD/.bin go install github.com/stripe/stripe-mock@v0.203.0 in the repository root"
+		if os.Getenv("CI") == "true" {
+			t.Fatal("stripe-mock is not installed; CI installs it with " + install)
 		}
+		t.Skip("stripe-mock not installed (" + install + ")")
 	}
 	httpAddr, httpsAddr := freeAddr(t), freeAddr(t)
 	cmd := exec.Command(bin, "-http-addr", httpAddr, "-https-addr", httpsAddr)
@@ -44,6 +43,22 @@ func stripeMockURL(t *testing.T) string {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatal("stripe-mock did not start")
+	return ""
+}
+
+// findStripeMock returns the stripe-mock binary on PATH, in the
+// repository's .bin or in the Go bin directory, or "".
+func findStripeMock() string {
+	if bin, err := exec.LookPath("stripe-mock"); err == nil {
+		return bin
+	}
+	for _, dir := range []string{filepath.Join("..", ".bin"), goBin()} {
+		bin := filepath.Join(dir, "stripe-mock")
+		if _, err := os.Stat(bin); err == nil {
+			abs, _ := filepath.Abs(bin)
+			return abs
+		}
+	}
 	return ""
 }
 

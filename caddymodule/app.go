@@ -201,6 +201,10 @@ func (a *App) wire(ctx caddy.Context) error {
 	a.api = &api.Handler{Engine: engine, Accounts: accounts{a.service, a.forget}, Tiers: a.tiers,
 		Meter: a.shared.meter, Plans: a.plans, Webhooks: store, Audit: store, AllowPrivateWebhooks: a.AllowPrivateWebhooks, Logger: ctx.Slogger()}
 	a.signup = &api.Signup{Service: a.service, Logger: ctx.Slogger()}
+	if isLocalhost(a.Domain) {
+		// Only the local CA certifies localhost names.
+		a.signup.CARoot = localCARoot(ctx)
+	}
 	if err := a.newBilling(ctx); err != nil {
 		return err
 	}
@@ -266,6 +270,13 @@ func (a *App) forget(tenantID string) {
 	a.tenants.Forget(tenantID)
 }
 
+// forgetCaches drops the cached keys and tenants, so changes made to the
+// control plane by another process apply at the next request.
+func (a *App) forgetCaches() {
+	a.keys.ForgetAll()
+	a.tenants.ForgetAll()
+}
+
 // accounts makes key and tenant changes take effect at once on this
 // instance by forgetting what it caches of the tenant.
 type accounts struct {
@@ -326,8 +337,7 @@ func (a *App) Start() error {
 	}
 	trust := "-k"
 	fields := []zap.Field{zap.String("domain", a.Domain), zap.String("data_dir", a.DataDir)}
-	if fs, ok := a.ctx.Storage().(*certmagic.FileStorage); ok {
-		root := filepath.Join(fs.Path, "pki", "authorities", "local", "root.crt")
+	if root := localCARoot(a.ctx); root != "" {
 		trust = "--cacert " + root
 		fields = append(fields, zap.String("local_ca_root", root))
 	}
@@ -335,6 +345,26 @@ func (a *App) Start() error {
 		"curl "+trust+" https://"+a.Domain+port+`/signup -d '{"email": "you@example.com", "company": "Acme"}'`))
 	a.logger.Info("contextlite ready", fields...)
 	return nil
+}
+
+// localCARoot returns the absolute path of the local CA's root certificate
+// in ctx's storage, or "" when the storage is not a file system.
+func localCARoot(ctx caddy.Context) string {
+	fs, ok := ctx.Storage().(*certmagic.FileStorage)
+	if !ok {
+		return ""
+	}
+	root := filepath.Join(fs.Path, "pki", "authorities", "local", "root.crt")
+	if abs, err := filepath.Abs(root); err == nil {
+		root = abs
+	}
+	return root
+}
+
+// isLocalhost reports whether domain is localhost or a name under it.
+func isLocalhost(domain string) bool {
+	d := strings.ToLower(strings.TrimSuffix(domain, "."))
+	return d == "localhost" || strings.HasSuffix(d, ".localhost")
 }
 
 // Stop stops the background work, flushing what it holds.

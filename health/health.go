@@ -122,20 +122,55 @@ func (h *Handler) run(ctx context.Context, now time.Time) (Report, int) {
 	return report, status
 }
 
-// Version returns the version of module path in this binary's build
-// information ("(devel)" for a build from a checkout).
+// version is this binary's version when set at link time:
+// -ldflags "-X github.com/contextlite/cloud/health.version=v1.2.3".
+var version string
+
+// Version returns this binary's version of module path: the one set at
+// link time, else the module's version in the build information, else
+// the VCS revision the binary was built from, else "devel".
 func Version(path string) string {
+	if version != "" {
+		return version
+	}
 	info, ok := debug.ReadBuildInfo()
 	if !ok {
-		return "unknown"
+		return "devel"
 	}
-	if info.Main.Path == path {
+	return versionFrom(info, path)
+}
+
+// versionFrom reads the version of module path from info. A local
+// replacement (xcaddy's path@v0.0.0=./) and "(devel)" carry none.
+func versionFrom(info *debug.BuildInfo, path string) string {
+	if info.Main.Path == path && isVersion(info.Main.Version) {
 		return info.Main.Version
 	}
 	for _, dep := range info.Deps {
-		if dep.Path == path {
+		if dep.Path == path && dep.Replace == nil && isVersion(dep.Version) {
 			return dep.Version
 		}
 	}
-	return "unknown"
+	var revision, modified string
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			revision = s.Value
+		case "vcs.modified":
+			modified = s.Value
+		}
+	}
+	if revision == "" {
+		return "devel"
+	}
+	v := "devel-" + revision[:min(12, len(revision))]
+	if modified == "true" {
+		v += "-dirty"
+	}
+	return v
+}
+
+// isVersion reports whether v names a version.
+func isVersion(v string) bool {
+	return v != "" && v != "(devel)"
 }

@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"runtime/debug"
 	"testing"
 	"time"
 )
@@ -81,5 +82,28 @@ func TestStorageCheck(t *testing.T) {
 	}
 	if err := Storage(dir+"/missing", 1)(context.Background()); err == nil {
 		t.Fatal("missing dir passed")
+	}
+}
+
+// TestVersionFrom: /health reports the module's version, the VCS revision
+// of a build from a checkout, never "(devel)" or xcaddy's local v0.0.0.
+func TestVersionFrom(t *testing.T) {
+	const path = "github.com/contextlite/cloud"
+	vcs := []debug.BuildSetting{{Key: "vcs.revision", Value: "0123456789abcdef0123"}, {Key: "vcs.modified", Value: "true"}}
+	for _, tc := range []struct {
+		name string
+		info debug.BuildInfo
+		want string
+	}{
+		{"main module at a version", debug.BuildInfo{Main: debug.Module{Path: path, Version: "v1.4.0"}}, "v1.4.0"},
+		{"main module stamped by go build", debug.BuildInfo{Main: debug.Module{Path: path, Version: "v0.0.0-20261201223834-0123456789ab+dirty"}}, "v0.0.0-20261201223834-0123456789ab+dirty"},
+		{"main module from a checkout", debug.BuildInfo{Main: debug.Module{Path: path, Version: "(devel)"}, Settings: vcs}, "devel-0123456789ab-dirty"},
+		{"dependency at a version", debug.BuildInfo{Main: debug.Module{Path: "caddy"}, Deps: []*debug.Module{{Path: path, Version: "v1.4.0"}}}, "v1.4.0"},
+		{"local replacement (xcaddy)", debug.BuildInfo{Main: debug.Module{Path: "caddy"}, Deps: []*debug.Module{{Path: path, Version: "v0.0.0", Replace: &debug.Module{Path: "/src"}}}}, "devel"},
+		{"nothing known", debug.BuildInfo{Main: debug.Module{Path: path, Version: "(devel)"}}, "devel"},
+	} {
+		if got := versionFrom(&tc.info, path); got != tc.want {
+			t.Errorf("%s: version = %q, want %q", tc.name, got, tc.want)
+		}
 	}
 }

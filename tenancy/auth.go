@@ -208,6 +208,14 @@ func (a *Authenticator) Forget(tenantID string) {
 	}
 }
 
+// ForgetAll drops every cached key, so that changes made elsewhere (by
+// the operator CLI) take effect at the next request.
+func (a *Authenticator) ForgetAll() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	clear(a.entries)
+}
+
 // Flush writes the pending last-used times in one TouchKeys call. On
 // failure they stay pending for the next Flush.
 func (a *Authenticator) Flush(ctx context.Context) error {

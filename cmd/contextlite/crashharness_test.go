@@ -26,16 +26,16 @@ const (
 	logTailLines    = 60               // server log lines printed on failure
 )
 
-// buildBinary compiles this package into a temporary directory and
-// returns the binary's path.
-func buildBinary(t *testing.T) string {
+// buildBinary compiles this package, with extra go build flags, into a
+// temporary directory and returns the binary's path.
+func buildBinary(t *testing.T, flags ...string) string {
 	t.Helper()
 	pkgDir, err := os.Getwd()
 	if err != nil {
 		t.Fatal(err)
 	}
 	bin := filepath.Join(t.TempDir(), "contextlite")
-	cmd := exec.Command("go", "build", "-o", bin, "./")
+	cmd := exec.Command("go", append(append([]string{"build", "-o", bin}, flags...), "./")...)
 	cmd.Dir = pkgDir
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
