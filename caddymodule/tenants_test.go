@@ -140,14 +140,14 @@ func TestOperatorAPIAcceptsSlugs(t *testing.T) {
 }
 
 // runCommand runs a subcommand tree set up by setup (as the binary's
-// `contextlite <name>` would) with args, and returns what it printed.
+// `contextlite <name>` would) with args, and returns what it printed on stdout.
 func runCommand(t *testing.T, setup func(*cobra.Command), args ...string) (string, error) {
 	t.Helper()
 	root := &cobra.Command{Use: "contextlite-test", SilenceUsage: true, SilenceErrors: true}
 	setup(root)
-	var out bytes.Buffer
+	var out, notes bytes.Buffer
 	root.SetOut(&out)
-	root.SetErr(&out)
+	root.SetErr(&notes) // notes such as "the server was not told"
 	root.SetArgs(args)
 	err := root.ExecuteContext(context.Background())
 	return out.String(), err
