@@ -29,6 +29,7 @@ type tenantDB struct {
 	mergeQueued atomic.Bool
 	gen         atomic.Uint64 // bumped after every committed write
 	wmu         sync.Mutex    // serialises write transactions with their effects
+	held        sync.Map      // idempotency keys of calls running now
 	totals      atomic.Pointer[Totals]
 	cache       tenantCache
 	stats       *termStats

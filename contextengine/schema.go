@@ -117,6 +117,14 @@ var migrations = []string{
 		data  BLOB NOT NULL,
 		PRIMARY KEY (level, term, seg)
 	) WITHOUT ROWID;`,
+	// Answers stored under clients' idempotency keys, kept IdempotencyTTL.
+	`CREATE TABLE idempotency (
+		key         TEXT PRIMARY KEY,
+		fingerprint TEXT NOT NULL,
+		answer      BLOB NOT NULL,
+		created_at  INTEGER NOT NULL -- unix nanoseconds
+	);
+	CREATE INDEX idempotency_created ON idempotency (created_at);`,
 }
 
 // migrationSteps run in Go after the SQL of the migration to their
