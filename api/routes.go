@@ -5,20 +5,21 @@ import (
 	"net/http"
 )
 
-// routes returns the mux of every endpoint.
+// routes returns the mux of every endpoint. Every POST, and search,
+// replays its answer to a retry with the same Idempotency-Key.
 func (h *Handler) routes() *http.ServeMux {
 	mux := http.NewServeMux()
-	mux.Handle("POST /api/v1/documents", h.handler(scopeWrite, addDocument))
-	mux.Handle("POST /api/v1/documents/bulk", h.handler(scopeWrite, h.addDocuments))
+	mux.Handle("POST /api/v1/documents", h.idempotent(scopeWrite, h.handler(scopeWrite, addDocument)))
+	mux.Handle("POST /api/v1/documents/bulk", h.idempotent(scopeWrite, h.handler(scopeWrite, h.addDocuments)))
 	mux.Handle("GET /api/v1/documents", h.handler(scopeRead, listDocuments))
 	// More specific than {id}, so it wins; a document with id "search"
 	// can still be deleted, but only listed or searched, not fetched.
-	mux.Handle("GET /api/v1/documents/search", h.handler(scopeRead, search))
+	mux.Handle("GET /api/v1/documents/search", h.idempotent(scopeRead, h.handler(scopeRead, search)))
 	mux.Handle("GET /api/v1/documents/{id}", h.handler(scopeRead, getDocument))
 	mux.Handle("DELETE /api/v1/documents/{id}", h.handler(scopeWrite, h.deleteDocument))
-	mux.Handle("POST /api/v1/context/assemble", h.handler(scopeRead, assemble))
+	mux.Handle("POST /api/v1/context/assemble", h.idempotent(scopeRead, h.handler(scopeRead, assemble)))
 	mux.Handle("GET /api/v1/workspaces", h.handler(scopeRead, listWorkspaces))
-	mux.Handle("POST /api/v1/workspaces", h.handler(scopeWrite, createWorkspace))
+	mux.Handle("POST /api/v1/workspaces", h.idempotent(scopeWrite, h.handler(scopeWrite, createWorkspace)))
 	mux.Handle("DELETE /api/v1/workspaces/{name}", h.handler(scopeWrite, h.deleteWorkspace))
 	mux.Handle("GET /api/v1/storage/info", h.handler(scopeRead, storageInfo))
 	mux.Handle("GET /api/v1/usage", h.handler(scopeRead, h.getUsage))
@@ -27,18 +28,18 @@ func (h *Handler) routes() *http.ServeMux {
 	mux.Handle("DELETE /api/v1/notifications", h.account(scopeAdmin, h.deleteNotifications))
 	mux.Handle("GET /api/v1/tenant", h.account(scopeRead, h.getTenant))
 	mux.Handle("GET /api/v1/domains", h.domains(scopeAdmin, h.listDomains))
-	mux.Handle("POST /api/v1/domains", h.domains(scopeAdmin, h.claimDomain))
-	mux.Handle("POST /api/v1/domains/{domain}/verify", h.domains(scopeAdmin, h.verifyDomain))
+	mux.Handle("POST /api/v1/domains", h.idempotent(scopeAdmin, h.domains(scopeAdmin, h.claimDomain)))
+	mux.Handle("POST /api/v1/domains/{domain}/verify", h.idempotent(scopeAdmin, h.domains(scopeAdmin, h.verifyDomain)))
 	mux.Handle("DELETE /api/v1/domains/{domain}", h.domains(scopeAdmin, h.deleteDomain))
 	mux.Handle("DELETE /api/v1/tenant", h.account(scopeAdmin, h.deleteTenant))
 	mux.Handle("GET /api/v1/export", h.handler(scopeRead, h.export))
-	mux.Handle("POST /api/v1/billing/subscription", h.account(scopeAdmin, h.changeSubscription))
-	mux.Handle("POST /api/v1/billing/portal", h.account(scopeAdmin, h.openPortal))
+	mux.Handle("POST /api/v1/billing/subscription", h.idempotent(scopeAdmin, h.account(scopeAdmin, h.changeSubscription)))
+	mux.Handle("POST /api/v1/billing/portal", h.idempotent(scopeAdmin, h.account(scopeAdmin, h.openPortal)))
 	mux.Handle("GET /api/v1/audit", h.account(scopeAdmin, h.listAudit))
 	mux.Handle("GET /api/v1/keys", h.account(scopeAdmin, h.listKeys))
-	mux.Handle("POST /api/v1/keys", h.account(scopeAdmin, h.createKey))
+	mux.Handle("POST /api/v1/keys", h.idempotent(scopeAdmin, h.account(scopeAdmin, h.createKey)))
 	mux.Handle("DELETE /api/v1/keys/{id}", h.account(scopeAdmin, h.revokeKey))
-	mux.Handle("POST /api/v1/keys/{id}/rotate", h.account(scopeAdmin, h.rotateKey))
+	mux.Handle("POST /api/v1/keys/{id}/rotate", h.idempotent(scopeAdmin, h.account(scopeAdmin, h.rotateKey)))
 	return mux
 }
 
