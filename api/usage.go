@@ -13,7 +13,8 @@ import (
 	"github.com/contextlite/cloud/metering"
 )
 
-// IdempotencyHeader names a request so a retry of it is billed once.
+// IdempotencyHeader names a request so a retry of it gets the first
+// answer again (see idempotent) and is billed once.
 const IdempotencyHeader = "Idempotency-Key"
 
 // maxIdempotencyKey bounds the Idempotency-Key header.
