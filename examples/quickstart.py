@@ -50,7 +50,7 @@ def call(ctx, method, url, body=None, api_key=None, idempotency_key=None, attemp
     requests are retried with the same key: the server runs the request at
     most once and replays its answer to the retries.
     """
-    data = None if body is None else json.dumps(body).encode()
+    data = None if body is None else json.dumps(body, ensure_ascii=False).encode()
     headers = {"Content-Type": "application/json", "Accept": "application/json"}
     if api_key:
         headers["X-API-Key"] = api_key
@@ -105,11 +105,12 @@ def batches(files):
     """Group (path, content) pairs into bulk requests' document lists."""
     batch, size = [], 0
     for path, content in files:
-        n = len(path) + len(content.encode())
+        doc = {"path": path, "content": content}
+        n = len(json.dumps(doc, ensure_ascii=False).encode())
         if batch and (len(batch) == MAX_BATCH_DOCUMENTS or size + n > MAX_BATCH_BYTES):
             yield batch
             batch, size = [], 0
-        batch.append({"path": path, "content": content})
+        batch.append(doc)
         size += n
     if batch:
         yield batch
