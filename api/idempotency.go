@@ -3,6 +3,9 @@ package api
 import (
 	"bytes"
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -75,13 +78,14 @@ func (h *Handler) serveOnce(w http.ResponseWriter, r *http.Request, scope, key s
 		return fmt.Errorf("open tenant %s: %w", p.TenantID, err)
 	}
 	defer t.Close()
-	release, err := t.HoldIdempotencyKey(key)
+	id := storedKey(key)
+	release, err := t.HoldIdempotencyKey(id)
 	if errors.Is(err, contextengine.ErrIdempotencyKeyHeld) {
 		w.Header().Set("Retry-After", "1")
 		return &Error{http.StatusConflict, "idempotency_key_in_use", "a request with this Idempotency-Key is still running; retry when it is done to get its answer"}
 	}
 	defer release()
-	stored, ok, err := t.IdempotentAnswer(r.Context(), key)
+	stored, ok, err := t.IdempotentAnswer(r.Context(), id)
 	if err != nil {
 		return err
 	}
@@ -90,7 +94,7 @@ func (h *Handler) serveOnce(w http.ResponseWriter, r *http.Request, scope, key s
 			return &Error{http.StatusConflict, "idempotency_key_reused",
 				"this Idempotency-Key was used in the last 24 hours for a request with another method, path, query or body; use a new key for a new request"}
 		}
-		return replay(w, stored.Answer)
+		return replay(w, key, stored.Answer)
 	}
 	rec := &answerRecorder{ResponseWriter: w}
 	next.ServeHTTP(rec, r)
@@ -98,14 +102,16 @@ func (h *Handler) serveOnce(w http.ResponseWriter, r *http.Request, scope, key s
 	return nil
 }
 
-// store saves the answer rec recorded, if it is one to replay.
+// store saves the answer rec recorded, if it is one to replay, sealed
+// with key.
 func (h *Handler) store(r *http.Request, t *contextengine.Tenant, key, fp string, rec *answerRecorder) {
 	answer, ok := rec.answer()
 	if !ok {
 		return
 	}
 	ctx := context.WithoutCancel(r.Context()) // the answer is sent: store it even if the client left
-	if err := t.SaveIdempotentAnswer(ctx, key, contextengine.StoredAnswer{Fingerprint: fp, Answer: answer}); err != nil {
+	sa := contextengine.StoredAnswer{Fingerprint: fp, Answer: seal(key, answer)}
+	if err := t.SaveIdempotentAnswer(ctx, storedKey(key), sa); err != nil {
 		h.log.ErrorContext(ctx, "idempotent answer not stored; a retry runs again", "tenant", t.ID(), "path", r.URL.Path, "error", err)
 	}
 }
@@ -127,8 +133,48 @@ func fingerprint(r *http.Request) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// replay writes a stored answer with ReplayedHeader.
-func replay(w http.ResponseWriter, stored []byte) error {
+// storedKey names the answer to Idempotency-Key key in the tenant's
+// database: a hash, so the database does not hold the key that opens it.
+func storedKey(key string) string {
+	sum := sha256.Sum256([]byte("contextlite idempotency key\x00" + key))
+	return hex.EncodeToString(sum[:])
+}
+
+// answerCipher returns the cipher of the answers to Idempotency-Key key.
+// Answers are sealed with it, so the tenant's database and its backups
+// hold no readable copy of an answer (a created API key's secret, say)
+// without the key only the client knows.
+func answerCipher(key string) cipher.AEAD {
+	sum := sha256.Sum256([]byte("contextlite idempotent answer\x00" + key))
+	block, _ := aes.NewCipher(sum[:]) // a 32-byte key never fails
+	aead, _ := cipher.NewGCM(block)   // nor does the standard nonce size
+	return aead
+}
+
+// seal encrypts answer for Idempotency-Key key; the nonce goes first.
+func seal(key string, answer []byte) []byte {
+	aead := answerCipher(key)
+	nonce := make([]byte, aead.NonceSize())
+	rand.Read(nonce)
+	return aead.Seal(nonce, nonce, answer, nil)
+}
+
+// unseal decrypts what seal returned for key.
+func unseal(key string, sealed []byte) ([]byte, error) {
+	aead := answerCipher(key)
+	if len(sealed) < aead.NonceSize() {
+		return nil, errors.New("stored answer too short")
+	}
+	return aead.Open(nil, sealed[:aead.NonceSize()], sealed[aead.NonceSize():], nil)
+}
+
+// replay writes the answer stored for Idempotency-Key key with
+// ReplayedHeader.
+func replay(w http.ResponseWriter, key string, sealed []byte) error {
+	stored, err := unseal(key, sealed)
+	if err != nil {
+		return fmt.Errorf("open stored answer: %w", err)
+	}
 	var a storedAnswer
 	if err := json.Unmarshal(stored, &a); err != nil {
 		return fmt.Errorf("decode stored answer: %w", err)

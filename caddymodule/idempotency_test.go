@@ -2,9 +2,12 @@ package caddymodule
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -98,6 +101,9 @@ func TestIdempotentRetries(t *testing.T) {
 				again.Header.Get("Content-Type") != first.Header.Get("Content-Type") {
 				t.Fatalf("retry: %d %s, headers %v; want %d %s replayed", again.StatusCode, againBody, again.Header, first.StatusCode, body)
 			}
+			if c.name == "key" {
+				wantNotOnDisk(t, filepath.Join(dir, "tenants", acme.TenantID), body)
+			}
 			if c.name == "bulk" && added != 2 || c.name != "bulk" && added != 1 {
 				t.Fatalf("the first request added %d %s", added, c.counts)
 			}
@@ -186,4 +192,31 @@ func usageOf(t *testing.T, tc *caddytest.Tester, base, apiKey string) map[string
 		out[k] = m.Used
 	}
 	return out
+}
+
+// wantNotOnDisk fails if a file in dir holds the answer created, which
+// holds a new key's secret, in plain text or base64: stored answers are
+// sealed.
+func wantNotOnDisk(t *testing.T, dir string, created []byte) {
+	t.Helper()
+	var k struct {
+		Key string `json:"key"`
+	}
+	if err := json.Unmarshal(created, &k); err != nil || !strings.HasPrefix(k.Key, "clc_") {
+		t.Fatalf("no key in %s", created)
+	}
+	encoded := base64.StdEncoding.EncodeToString(created)[:40]
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(data, []byte(k.Key)) || bytes.Contains(data, []byte(encoded)) {
+			t.Fatalf("%s holds the created key's answer readable", e.Name())
+		}
+	}
 }
