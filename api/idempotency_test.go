@@ -78,7 +78,7 @@ func TestIdempotencyKeyInUse(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tn.Close()
-	release, err := tn.HoldIdempotencyKey("busy")
+	release, err := tn.HoldIdempotencyKey(storedKey("busy"))
 	if err != nil {
 		t.Fatal(err)
 	}
