@@ -22,8 +22,9 @@ import (
 // request with the same Idempotency-Key.
 const ReplayedHeader = "Idempotent-Replayed"
 
-// maxStoredAnswer bounds the body of an answer stored for replay; a
-// larger answer is not stored, so a retry runs again.
+// maxStoredAnswer bounds the body of an answer stored for replay, and
+// held back until stored; a larger answer is not stored, so a retry runs
+// again.
 const maxStoredAnswer = 1 << 20
 
 // replayedHeaders are the response headers stored and replayed with an
@@ -99,6 +100,7 @@ func (h *Handler) serveOnce(w http.ResponseWriter, r *http.Request, scope, key s
 	rec := &answerRecorder{ResponseWriter: w}
 	next.ServeHTTP(rec, r)
 	h.store(r, t, key, fp, rec)
+	rec.finish()
 	return nil
 }
 
@@ -109,7 +111,7 @@ func (h *Handler) store(r *http.Request, t *contextengine.Tenant, key, fp string
 	if !ok {
 		return
 	}
-	ctx := context.WithoutCancel(r.Context()) // the answer is sent: store it even if the client left
+	ctx := context.WithoutCancel(r.Context()) // the call has run: store its answer even if the client left
 	sa := contextengine.StoredAnswer{Fingerprint: fp, Answer: seal(key, answer)}
 	if err := t.SaveIdempotentAnswer(ctx, storedKey(key), sa); err != nil {
 		h.log.ErrorContext(ctx, "idempotent answer not stored; a retry runs again", "tenant", t.ID(), "path", r.URL.Path, "error", err)
@@ -201,44 +203,49 @@ func replayable(status int) bool {
 	return status >= 200 && status < 500
 }
 
-// answerRecorder passes an answer on and keeps a copy of it, up to
-// maxStoredAnswer bytes of body.
+// answerRecorder holds an answer back until it is stored, so that an
+// answer a client got is one a retry replays. A body that outgrows
+// maxStoredAnswer is not stored: what is held goes out, and the rest
+// passes through as written.
 type answerRecorder struct {
 	http.ResponseWriter
-	status   int
-	header   map[string]string
-	body     bytes.Buffer
-	tooLarge bool
+	status    int
+	header    map[string]string
+	body      bytes.Buffer
+	streaming bool
 }
 
-// WriteHeader records the status and the replayed headers as sent.
+// WriteHeader records the status and the replayed headers as set now.
 func (rec *answerRecorder) WriteHeader(status int) {
-	if rec.status == 0 {
-		rec.status = status
-		rec.header = make(map[string]string)
-		for _, k := range replayedHeaders {
-			if v := rec.Header().Get(k); v != "" {
-				rec.header[k] = v
-			}
+	if rec.status != 0 {
+		return
+	}
+	rec.status = status
+	rec.header = make(map[string]string)
+	for _, k := range replayedHeaders {
+		if v := rec.Header().Get(k); v != "" {
+			rec.header[k] = v
 		}
 	}
-	rec.ResponseWriter.WriteHeader(status)
 }
 
-// Write records b while the body fits maxStoredAnswer.
+// Write holds b back while the body fits maxStoredAnswer.
 func (rec *answerRecorder) Write(b []byte) (int, error) {
 	if rec.status == 0 {
 		rec.WriteHeader(http.StatusOK)
 	}
-	if !rec.tooLarge {
-		if rec.body.Len()+len(b) > maxStoredAnswer {
-			rec.tooLarge = true
-			rec.body = bytes.Buffer{}
-		} else {
-			rec.body.Write(b)
+	if !rec.streaming && rec.body.Len()+len(b) > maxStoredAnswer {
+		rec.streaming = true
+		rec.ResponseWriter.WriteHeader(rec.status)
+		if _, err := rec.ResponseWriter.Write(rec.body.Bytes()); err != nil {
+			return 0, err
 		}
+		rec.body = bytes.Buffer{}
 	}
-	return rec.ResponseWriter.Write(b)
+	if rec.streaming {
+		return rec.ResponseWriter.Write(b)
+	}
+	return rec.body.Write(b)
 }
 
 // Unwrap returns the wrapped writer, for http.ResponseController.
@@ -246,9 +253,21 @@ func (rec *answerRecorder) Unwrap() http.ResponseWriter { return rec.ResponseWri
 
 // answer returns the encoded answer to store, if it is one to replay.
 func (rec *answerRecorder) answer() ([]byte, bool) {
-	if rec.tooLarge || !replayable(rec.status) {
+	if rec.streaming || !replayable(rec.status) {
 		return nil, false
 	}
 	data, err := json.Marshal(storedAnswer{Status: rec.status, Header: rec.header, Body: rec.body.Bytes()})
 	return data, err == nil
+}
+
+// finish sends what is held back.
+func (rec *answerRecorder) finish() {
+	if rec.streaming {
+		return
+	}
+	if rec.status == 0 {
+		rec.WriteHeader(http.StatusOK)
+	}
+	rec.ResponseWriter.WriteHeader(rec.status)
+	rec.ResponseWriter.Write(rec.body.Bytes())
 }

@@ -123,18 +123,35 @@ func TestReplayable(t *testing.T) {
 	}
 }
 
-// TestLargeAnswerNotStored passes a body over maxStoredAnswer on whole
-// but stores nothing.
-func TestLargeAnswerNotStored(t *testing.T) {
+// TestAnswerHeldUntilStored holds an answer back until finish, and sends
+// one over maxStoredAnswer on whole without storing it.
+func TestAnswerHeldUntilStored(t *testing.T) {
 	w := httptest.NewRecorder()
 	rec := &answerRecorder{ResponseWriter: w}
+	rec.Header().Set("Content-Type", "application/json")
+	rec.WriteHeader(http.StatusCreated)
+	rec.Write([]byte(`{"id": 1}`))
+	if w.Body.Len() != 0 || w.Code == http.StatusCreated {
+		t.Fatalf("the client got %d %q before the answer was stored", w.Code, w.Body)
+	}
+	if _, ok := rec.answer(); !ok {
+		t.Fatal("a small answer is not stored")
+	}
+	rec.finish()
+	if w.Code != http.StatusCreated || w.Body.String() != `{"id": 1}` {
+		t.Fatalf("after finish the client got %d %q", w.Code, w.Body)
+	}
+
+	w = httptest.NewRecorder()
+	rec = &answerRecorder{ResponseWriter: w}
 	rec.WriteHeader(http.StatusOK)
 	rec.Write(bytes.Repeat([]byte("a"), maxStoredAnswer))
 	rec.Write([]byte("b"))
-	if w.Body.Len() != maxStoredAnswer+1 {
-		t.Fatalf("client got %d bytes, want %d", w.Body.Len(), maxStoredAnswer+1)
-	}
 	if _, ok := rec.answer(); ok {
 		t.Fatal("an answer over the bound is stored")
+	}
+	rec.finish()
+	if w.Body.Len() != maxStoredAnswer+1 {
+		t.Fatalf("client got %d bytes, want %d", w.Body.Len(), maxStoredAnswer+1)
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	crand "crypto/rand"
 	"database/sql"
@@ -150,10 +151,14 @@ const (
 
 func (o outcome) String() string { return [...]string{"ok", "ambiguous", "5xx", "4xx"}[o] }
 
-// classify returns the outcome of an attempt that got status or err.
-func classify(status int, err error) outcome {
+// classify returns the outcome of an attempt that got status and body or
+// err. A 409 idempotency_key_in_use means an earlier attempt still runs:
+// its outcome is unknown yet.
+func classify(status int, body []byte, err error) outcome {
 	switch {
 	case err != nil:
+		return ambiguous
+	case status == http.StatusConflict && bytes.Contains(body, []byte(`"idempotency_key_in_use"`)):
 		return ambiguous
 	case status >= 200 && status < 300:
 		return succeeded
@@ -221,7 +226,7 @@ func (l *ledger) add(r *loadRequest) {
 // attempt sends r once and records the outcome.
 func (l *ledger) attempt(api *apiClient, r *loadRequest) outcome {
 	status, body, err := api.do(http.MethodPost, r.kind.endpoint(), r.key, r.body)
-	o := classify(status, err)
+	o := classify(status, body, err)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	r.attempts++
@@ -306,7 +311,7 @@ func (l *ledger) replay(t *testing.T, api *apiClient, phase string, n int) int {
 	l.mu.Unlock()
 	for _, r := range picked {
 		status, body, err := api.do(http.MethodPost, r.kind.endpoint(), r.key, r.body)
-		if o := classify(status, err); o != succeeded {
+		if o := classify(status, body, err); o != succeeded {
 			t.Errorf("replayed POST %s (key %s) = %v: %d %s %v", r.kind.endpoint(), r.key, o, status, body, err)
 		}
 	}
