@@ -179,6 +179,7 @@ type loadRequest struct {
 	// Guarded by the ledger's mutex.
 	attempts int
 	status   int    // of the successful attempt
+	answer   []byte // its body
 	okPhase  string // the phase it succeeded in
 	rejected string // the 4xx answer, if any
 	failed   bool   // an attempt failed
@@ -233,7 +234,7 @@ func (l *ledger) attempt(api *apiClient, r *loadRequest) outcome {
 	l.tallies[l.phase][o]++
 	switch o {
 	case succeeded:
-		r.status, r.okPhase = status, l.phase
+		r.status, r.answer, r.okPhase = status, body, l.phase
 	case clientError:
 		r.rejected = fmt.Sprintf("%d %s", status, body)
 	case serverError:
@@ -295,8 +296,8 @@ func (l *ledger) retryPending(api *apiClient) retryStats {
 }
 
 // replay sends again, with their keys and bodies, up to n requests of each
-// kind acknowledged in phase: the server must answer 2xx and bill none of
-// them a second time.
+// kind acknowledged in phase: the server must replay their answers and
+// bill none of them a second time.
 func (l *ledger) replay(t *testing.T, api *apiClient, phase string, n int) int {
 	t.Helper()
 	var picked []*loadRequest
@@ -310,9 +311,11 @@ func (l *ledger) replay(t *testing.T, api *apiClient, phase string, n int) int {
 	}
 	l.mu.Unlock()
 	for _, r := range picked {
-		status, body, err := api.do(http.MethodPost, r.kind.endpoint(), r.key, r.body)
+		status, header, body, err := api.send(http.MethodPost, r.kind.endpoint(), r.key, r.body)
 		if o := classify(status, body, err); o != succeeded {
 			t.Errorf("replayed POST %s (key %s) = %v: %d %s %v", r.kind.endpoint(), r.key, o, status, body, err)
+		} else if status != r.status || !bytes.Equal(body, r.answer) || header.Get("Idempotent-Replayed") != "true" {
+			t.Errorf("replayed POST %s (key %s) = %d %s, want the first answer %d %s replayed", r.kind.endpoint(), r.key, status, body, r.status, r.answer)
 		}
 	}
 	return len(picked)

@@ -323,13 +323,19 @@ func newAPIClient(s *server, slug, apiKey string) *apiClient {
 // non-nil error is a transport failure: whether the server acted is
 // unknown.
 func (c *apiClient) do(method, path, idempotencyKey string, body []byte) (int, []byte, error) {
+	status, _, data, err := c.send(method, path, idempotencyKey, body)
+	return status, data, err
+}
+
+// send is do that returns the answer's header too.
+func (c *apiClient) send(method, path, idempotencyKey string, body []byte) (int, http.Header, []byte, error) {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
 	req, err := http.NewRequest(method, c.base+path, rd)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
 	req.Header.Set("X-API-Key", c.apiKey)
 	if body != nil {
@@ -340,14 +346,14 @@ func (c *apiClient) do(method, path, idempotencyKey string, body []byte) (int, [
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return 0, nil, fmt.Errorf("read %d answer: %w", resp.StatusCode, err)
+		return 0, nil, nil, fmt.Errorf("read %d answer: %w", resp.StatusCode, err)
 	}
-	return resp.StatusCode, data, nil
+	return resp.StatusCode, resp.Header, data, nil
 }
 
 // getJSON sends an authenticated GET and decodes a 200 answer into out.
