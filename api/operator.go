@@ -96,7 +96,11 @@ func (o *Operator) listTenants(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string][]tenancy.Tenant{"tenants": ts})
+	out := make([]tenant, len(ts))
+	for i, t := range ts {
+		out[i] = tenantOf(t, o.Tiers, true)
+	}
+	return writeJSON(w, http.StatusOK, newList(out, ""))
 }
 
 // tenant finds the tenant a path names by id or, failing that, by slug.
@@ -113,7 +117,7 @@ func (o *Operator) getTenant(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, t)
+	return writeJSON(w, http.StatusOK, tenantOf(t, o.Tiers, true))
 }
 
 // setTier serves PUT /admin/v1/tenants/{id}/tier {tier}. With billing on,
