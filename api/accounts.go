@@ -53,13 +53,6 @@ func accountError(err error) error {
 	return err
 }
 
-// tenantInfo is the answer of GET /api/v1/tenant. The Stripe ids are
-// shown to admin callers only.
-type tenantInfo struct {
-	tenancy.Tenant
-	Limits tierLimits `json:"limits"`
-}
-
 // tierLimits are a tier's limits as clients see them: null is unlimited.
 type tierLimits struct {
 	Name            string `json:"name"`
@@ -99,11 +92,7 @@ func (h *Handler) getTenant(w http.ResponseWriter, r *http.Request, p Principal)
 	if err != nil {
 		return err
 	}
-	if !p.Can(scopeAdmin) {
-		t.StripeCustomerID, t.StripeSubscriptionID = "", ""
-	}
-	tier, _ := h.Tiers.Get(t.Tier)
-	return writeJSON(w, http.StatusOK, tenantInfo{Tenant: t, Limits: limitsOf(tier)})
+	return writeJSON(w, http.StatusOK, tenantOf(t, h.Tiers, p.Can(scopeAdmin)))
 }
 
 func (h *Handler) listKeys(w http.ResponseWriter, r *http.Request, p Principal) error {
@@ -111,7 +100,11 @@ func (h *Handler) listKeys(w http.ResponseWriter, r *http.Request, p Principal) 
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"keys": keys})
+	out := make([]key, len(keys))
+	for i, k := range keys {
+		out[i] = keyOf(k)
+	}
+	return writeJSON(w, http.StatusOK, newList(out, ""))
 }
 
 // newKey is the body of POST /api/v1/keys; ExpiresAt is RFC 3339.
@@ -136,7 +129,7 @@ func (k newKey) expiry() (*time.Time, error) {
 
 // createdKey is shown once: it holds the only copy of the key.
 type createdKey struct {
-	tenancy.APIKey
+	key
 	Key string `json:"key"`
 }
 
@@ -157,7 +150,7 @@ func (h *Handler) createKey(w http.ResponseWriter, r *http.Request, p Principal)
 		return err
 	}
 	h.audit(r, p, tenancy.AuditKeyCreate, k.ID)
-	return writeJSON(w, http.StatusCreated, createdKey{APIKey: k, Key: plain})
+	return writeJSON(w, http.StatusCreated, createdKey{key: keyOf(k), Key: plain})
 }
 
 // rotation is the optional body of POST /api/v1/keys/{id}/rotate.
@@ -184,7 +177,7 @@ func (h *Handler) rotateKey(w http.ResponseWriter, r *http.Request, p Principal)
 		return err
 	}
 	h.audit(r, p, tenancy.AuditKeyRotate, r.PathValue("id"))
-	return writeJSON(w, http.StatusCreated, createdKey{APIKey: k, Key: plain})
+	return writeJSON(w, http.StatusCreated, createdKey{key: keyOf(k), Key: plain})
 }
 
 func (h *Handler) revokeKey(w http.ResponseWriter, r *http.Request, p Principal) error {

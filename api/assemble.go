@@ -17,19 +17,35 @@ type assembleRequest struct {
 }
 
 type assembleResponse struct {
-	Query          string                `json:"query"`
-	Documents      []assembledSpan       `json:"documents"`
-	TotalDocuments int                   `json:"total_documents"`
-	TotalTokens    int                   `json:"total_tokens"`
-	MaxTokens      int                   `json:"max_tokens"`
-	CacheHit       bool                  `json:"cache_hit"`
-	Timings        contextengine.Timings `json:"timings"`
-	Clamped        *clampedLimits        `json:"clamped,omitempty"`
+	Object         string          `json:"object"` // always "context"
+	Query          string          `json:"query"`
+	Documents      []assembledSpan `json:"documents"`
+	TotalDocuments int             `json:"total_documents"`
+	TotalTokens    int             `json:"total_tokens"`
+	MaxTokens      int             `json:"max_tokens"`
+	CacheHit       bool            `json:"cache_hit"`
+	Timings        timings         `json:"timings"`
+	Clamped        *clampedLimits  `json:"clamped,omitempty"`
+}
+
+// timings are how long the steps of an assembly took, in seconds.
+type timings struct {
+	SearchSeconds float64 `json:"search_seconds"`
+	SelectSeconds float64 `json:"select_seconds"`
+	TotalSeconds  float64 `json:"total_seconds"`
+}
+
+// timingsOf returns t in seconds.
+func timingsOf(t contextengine.Timings) timings {
+	const perSecond = 1e6
+	return timings{SearchSeconds: float64(t.SearchMicros) / perSecond, SelectSeconds: float64(t.SelectMicros) / perSecond,
+		TotalSeconds: float64(t.TotalMicros) / perSecond}
 }
 
 // assembledSpan is one span of a document in an assembled context.
 type assembledSpan struct {
-	ID              string  `json:"id"`
+	Object          string  `json:"object"` // always "context_span"
+	DocumentID      string  `json:"document_id"`
 	Path            string  `json:"path"`
 	Workspace       string  `json:"workspace"`
 	Content         string  `json:"content"`
@@ -74,16 +90,17 @@ func assemble(w http.ResponseWriter, r *http.Request, t *contextengine.Tenant, p
 		return err
 	}
 	resp := assembleResponse{
+		Object:         "context",
 		Query:          req.Query,
 		Documents:      make([]assembledSpan, len(res.Items)),
 		TotalDocuments: len(res.Items),
 		TotalTokens:    res.TotalTokens,
 		MaxTokens:      res.MaxTokens,
 		CacheHit:       res.Cached,
-		Timings:        res.Timings,
+		Timings:        timingsOf(res.Timings),
 	}
 	for i, it := range res.Items {
-		resp.Documents[i] = assembledSpan{ID: it.DocumentID, Path: it.Path, Workspace: it.Workspace, Content: it.Content,
+		resp.Documents[i] = assembledSpan{Object: "context_span", DocumentID: it.DocumentID, Path: it.Path, Workspace: it.Workspace, Content: it.Content,
 			StartLine: it.StartLine, EndLine: it.EndLine, Tokens: it.Tokens, RelevanceScore: it.Relevance,
 			RecencyScore: it.Recency, UtilityScore: it.Utility, InclusionReason: it.InclusionReason}
 	}

@@ -10,7 +10,7 @@ import (
 type assembleJSON struct {
 	Query     string `json:"query"`
 	Documents []struct {
-		ID              string  `json:"id"`
+		ID              string  `json:"document_id"`
 		Path            string  `json:"path"`
 		Workspace       string  `json:"workspace"`
 		Content         string  `json:"content"`
@@ -27,7 +27,7 @@ type assembleJSON struct {
 	MaxTokens      int  `json:"max_tokens"`
 	CacheHit       bool `json:"cache_hit"`
 	Timings        struct {
-		TotalMicros int64 `json:"total_us"`
+		TotalSeconds float64 `json:"total_seconds"`
 	} `json:"timings"`
 	Clamped *struct {
 		MaxTokens struct {
@@ -76,7 +76,7 @@ func TestAssemble(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := do(t, h, tc.p, "POST", "/api/v1/context/assemble", tc.body)
 			raw := decode[map[string]any](t, rec, http.StatusOK)
-			keys := []string{"query", "documents", "total_documents", "total_tokens", "max_tokens", "cache_hit", "timings"}
+			keys := []string{"object", "query", "documents", "total_documents", "total_tokens", "max_tokens", "cache_hit", "timings"}
 			if tc.wantClamped {
 				keys = append(keys, "clamped")
 			}
@@ -84,7 +84,7 @@ func TestAssemble(t *testing.T) {
 				t.Errorf("obsolete Warning header %q", warning)
 			}
 			wantKeys(t, "assemble", raw, keys...)
-			wantKeys(t, "timings", raw["timings"].(map[string]any), "search_us", "select_us", "total_us")
+			wantKeys(t, "timings", raw["timings"].(map[string]any), "search_seconds", "select_seconds", "total_seconds")
 
 			res := decode[assembleJSON](t, rec, http.StatusOK)
 			if tc.wantClamped && (res.Clamped.MaxTokens.Requested != 5000 || res.Clamped.MaxTokens.Applied != 1000) {

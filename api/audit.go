@@ -46,12 +46,6 @@ func (h *Handler) audit(r *http.Request, p Principal, action, target string) {
 	}
 }
 
-// auditPage is the answer of GET /api/v1/audit.
-type auditPage struct {
-	Events     []tenancy.AuditEvent `json:"events"`
-	NextCursor string               `json:"next_cursor"` // empty: no more events
-}
-
 // listAudit serves GET /api/v1/audit?cursor=&limit=.
 func (h *Handler) listAudit(w http.ResponseWriter, r *http.Request, p Principal) error {
 	if h.Audit == nil {
@@ -75,12 +69,16 @@ func (h *Handler) listAudit(w http.ResponseWriter, r *http.Request, p Principal)
 	if err != nil {
 		return err
 	}
-	page := auditPage{Events: events}
+	next := ""
 	if len(events) > limit {
-		page.Events = events[:limit]
-		page.NextCursor = encodeAuditCursor(page.Events[limit-1].ID)
+		events = events[:limit]
+		next = encodeAuditCursor(events[limit-1].ID)
 	}
-	return writeJSON(w, http.StatusOK, page)
+	out := make([]auditEvent, len(events))
+	for i, e := range events {
+		out[i] = auditEventOf(e)
+	}
+	return writeJSON(w, http.StatusOK, newList(out, next))
 }
 
 // encodeAuditCursor returns the opaque cursor of the events after id.

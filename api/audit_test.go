@@ -24,8 +24,9 @@ type auditJSON struct {
 }
 
 type auditPageJSON struct {
-	Events     []auditJSON `json:"events"`
+	Events     []auditJSON `json:"data"`
 	NextCursor string      `json:"next_cursor"`
+	HasMore    bool        `json:"has_more"`
 }
 
 // newAuditHandler returns a Handler over the engine tenant "acme" with a

@@ -25,6 +25,7 @@ type subscriptionRequest struct {
 }
 
 type subscriptionResponse struct {
+	Object        string               `json:"object"` // always "subscription_change"
 	Subscription  billing.Subscription `json:"subscription"`
 	CurrentTier   string               `json:"current_tier"`
 	RequestedTier string               `json:"requested_tier"`
@@ -49,7 +50,7 @@ func (h *Handler) changeSubscription(w http.ResponseWriter, r *http.Request, p P
 	if err != nil {
 		return billingError(err)
 	}
-	return writeJSON(w, http.StatusAccepted, subscriptionResponse{Subscription: sub, CurrentTier: t.Tier, RequestedTier: req.Tier,
+	return writeJSON(w, http.StatusAccepted, subscriptionResponse{Object: "subscription_change", Subscription: sub, CurrentTier: t.Tier, RequestedTier: req.Tier,
 		Message: "the tier changes once Stripe confirms the subscription"})
 }
 
@@ -80,7 +81,7 @@ func (h *Handler) openPortal(w http.ResponseWriter, r *http.Request, p Principal
 	if err != nil {
 		return billingError(err)
 	}
-	return writeJSON(w, http.StatusOK, map[string]string{"url": u})
+	return writeJSON(w, http.StatusOK, map[string]string{"object": "billing_portal_session", "url": u})
 }
 
 // billingTenant returns the caller's tenant, if billing is on.

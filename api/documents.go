@@ -18,6 +18,7 @@ const (
 
 // addedDocument is the answer to adding one document.
 type addedDocument struct {
+	Object    string `json:"object"` // always "document_write"
 	ID        string `json:"id"`
 	Path      string `json:"path"`
 	Workspace string `json:"workspace"`
@@ -40,6 +41,7 @@ func addDocument(w http.ResponseWriter, r *http.Request, t *contextengine.Tenant
 		status = http.StatusCreated
 	}
 	return writeJSON(w, status, addedDocument{
+		Object:    "document_write",
 		ID:        res.ID,
 		Path:      cmp.Or(doc.Path, doc.ID), // as the engine defaults them
 		Workspace: cmp.Or(doc.Workspace, contextengine.DefaultWorkspace),
@@ -61,6 +63,7 @@ type bulkResult struct {
 }
 
 type bulkResponse struct {
+	Object    string       `json:"object"` // always "document_bulk_write"
 	Results   []bulkResult `json:"results"`
 	Created   int          `json:"created"`
 	Updated   int          `json:"updated"`
@@ -86,7 +89,7 @@ func (h *Handler) addDocuments(w http.ResponseWriter, r *http.Request, t *contex
 	if err != nil {
 		return err
 	}
-	resp := bulkResponse{Results: make([]bulkResult, len(results))}
+	resp := bulkResponse{Object: "document_bulk_write", Results: make([]bulkResult, len(results))}
 	for i, res := range results {
 		resp.Results[i] = bulkResult{Index: i, ID: res.ID, Status: res.Status}
 		switch {
@@ -105,11 +108,12 @@ func (h *Handler) addDocuments(w http.ResponseWriter, r *http.Request, t *contex
 	return writeJSON(w, http.StatusOK, resp)
 }
 
-// documentPage is a page of documents without content. NextCursor is
-// empty on the last page.
+// documentPage is a page of documents without content.
 type documentPage struct {
-	Documents  []contextengine.Document `json:"documents"`
-	NextCursor string                   `json:"next_cursor"`
+	list[document]
+	// Documents repeats Data for clients of the old shape. Deprecated:
+	// removed in the next release.
+	Documents []document `json:"documents"`
 }
 
 // listDocuments serves GET /api/v1/documents?workspace=&cursor=&limit=.
@@ -128,14 +132,11 @@ func listDocuments(w http.ResponseWriter, r *http.Request, t *contextengine.Tena
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, documentPage{Documents: page.Documents, NextCursor: page.NextCursor})
-}
-
-// documentWithContent is a document whose content is present even when
-// empty; the field shadows the embedded, omitempty one.
-type documentWithContent struct {
-	*contextengine.Document
-	Content string `json:"content"`
+	docs := make([]document, len(page.Documents))
+	for i := range page.Documents {
+		docs[i] = documentOf(&page.Documents[i], false)
+	}
+	return writeJSON(w, http.StatusOK, documentPage{list: newList(docs, page.NextCursor), Documents: docs})
 }
 
 // getDocument serves GET /api/v1/documents/{id}.
@@ -144,7 +145,7 @@ func getDocument(w http.ResponseWriter, r *http.Request, t *contextengine.Tenant
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, documentWithContent{Document: doc, Content: doc.Content})
+	return writeJSON(w, http.StatusOK, documentOf(doc, true))
 }
 
 // deleteDocument serves DELETE /api/v1/documents/{id}.

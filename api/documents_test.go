@@ -29,15 +29,17 @@ type documentJSON struct {
 }
 
 type pageJSON struct {
-	Documents  []documentJSON `json:"documents"`
+	Documents  []documentJSON `json:"data"`
 	NextCursor string         `json:"next_cursor"`
+	HasMore    bool           `json:"has_more"`
 }
 
 type searchJSON struct {
-	Query   string `json:"query"`
-	Total   int    `json:"total"`
-	Results []struct {
-		ID        string  `json:"id"`
+	Query      string `json:"query"`
+	NextCursor string `json:"next_cursor"`
+	HasMore    bool   `json:"has_more"`
+	Results    []struct {
+		ID        string  `json:"document_id"`
 		Path      string  `json:"path"`
 		Workspace string  `json:"workspace"`
 		StartLine int     `json:"start_line"`
@@ -45,7 +47,7 @@ type searchJSON struct {
 		Tokens    int     `json:"tokens"`
 		Score     float64 `json:"score"`
 		Content   string  `json:"content"`
-	} `json:"results"`
+	} `json:"data"`
 }
 
 type bulkJSON struct {
@@ -91,7 +93,7 @@ func TestDocumentLifecycle(t *testing.T) {
 	rec = do(t, h, writer, "POST", "/api/v1/documents", map[string]any{
 		"path": "src/tokenizer.go", "content": tokenizer, "language": "go", "metadata": map[string]any{"owner": "ml"},
 	})
-	wantKeys(t, "add response", decode[map[string]any](t, rec, http.StatusCreated), "id", "path", "workspace", "status")
+	wantKeys(t, "add response", decode[map[string]any](t, rec, http.StatusCreated), "object", "id", "path", "workspace", "status")
 	added := decode[addedJSON](t, rec, http.StatusCreated)
 	if added.ID == "" || added.Path != "src/tokenizer.go" || added.Workspace != "default" || added.Status != "created" {
 		t.Fatalf("add = %+v", added)
@@ -109,7 +111,7 @@ func TestDocumentLifecycle(t *testing.T) {
 
 	// Get returns the document with its content.
 	rec = do(t, h, reader, "GET", "/api/v1/documents/"+added.ID, nil)
-	wantKeys(t, "document", decode[map[string]any](t, rec, http.StatusOK), "id", "workspace", "path", "language", "metadata",
+	wantKeys(t, "document", decode[map[string]any](t, rec, http.StatusOK), "object", "id", "workspace", "path", "language", "metadata",
 		"content", "content_hash", "size_bytes", "tokens", "chunks", "created_at", "updated_at")
 	doc := decode[documentJSON](t, rec, http.StatusOK)
 	if doc.Content != tokenizer || doc.SizeBytes != int64(len("src/tokenizer.go")+len(tokenizer)+len("go")+len(`{"owner":"ml"}`)) || doc.Language != "go" || doc.Metadata["owner"] != "ml" || doc.Chunks < 2 || doc.Tokens == 0 {
@@ -129,7 +131,7 @@ func TestDocumentLifecycle(t *testing.T) {
 
 	// Search and assemble find the tokenizer, as exact spans of it.
 	found := decode[searchJSON](t, do(t, h, reader, "GET", "/api/v1/documents/search?q=tokenize", nil), http.StatusOK)
-	if found.Total == 0 {
+	if len(found.Results) == 0 {
 		t.Fatal("search found nothing")
 	}
 	for _, hit := range found.Results {
@@ -164,8 +166,8 @@ func TestDocumentLifecycle(t *testing.T) {
 	}
 	wantError(t, do(t, h, reader, "GET", "/api/v1/documents/"+added.ID, nil), http.StatusNotFound, "not_found")
 	wantError(t, do(t, h, writer, "DELETE", "/api/v1/documents/"+added.ID, nil), http.StatusNotFound, "not_found")
-	if got := decode[searchJSON](t, do(t, h, reader, "GET", "/api/v1/documents/search?q=tokenize", nil), http.StatusOK); got.Total != 0 {
-		t.Errorf("search still finds %d chunks of the deleted document", got.Total)
+	if got := decode[searchJSON](t, do(t, h, reader, "GET", "/api/v1/documents/search?q=tokenize", nil), http.StatusOK); len(got.Results) != 0 {
+		t.Errorf("search still finds %d chunks of the deleted document", len(got.Results))
 	}
 	after := decode[assembleJSON](t, do(t, h, tier, "POST", "/api/v1/context/assemble", map[string]any{"query": "tokenize rule", "max_tokens": 9000}), http.StatusOK)
 	for _, d := range after.Documents {
@@ -226,8 +228,14 @@ func TestListPages(t *testing.T) {
 				}
 				rec := do(t, h, caller("acme", "read"), "GET", "/api/v1/documents?"+q.Encode(), nil)
 				raw := decode[map[string]any](t, rec, http.StatusOK)
-				wantKeys(t, "page", raw, "documents", "next_cursor")
+				wantKeys(t, "page", raw, "object", "data", "next_cursor", "has_more", "documents")
 				page := decode[pageJSON](t, rec, http.StatusOK)
+				if old := raw["documents"].([]any); len(old) != len(page.Documents) {
+					t.Errorf("deprecated documents holds %d, data %d", len(old), len(page.Documents))
+				}
+				if page.HasMore != (page.NextCursor != "") {
+					t.Errorf("has_more %v with next_cursor %q", page.HasMore, page.NextCursor)
+				}
 				for _, d := range page.Documents {
 					if d.Content != "" {
 						t.Errorf("list returned content of %s", d.ID)
@@ -259,11 +267,11 @@ func TestSearch(t *testing.T) {
 
 	rec := do(t, h, reader, "GET", "/api/v1/documents/search?q=tokenize+rule&limit=3", nil)
 	raw := decode[map[string]any](t, rec, http.StatusOK)
-	wantKeys(t, "search", raw, "query", "results", "total")
-	wantKeys(t, "hit", raw["results"].([]any)[0].(map[string]any), "id", "path", "workspace", "start_line", "end_line", "tokens", "score", "content")
+	wantKeys(t, "search", raw, "object", "query", "data", "next_cursor", "has_more")
+	wantKeys(t, "hit", raw["data"].([]any)[0].(map[string]any), "object", "document_id", "path", "workspace", "start_line", "end_line", "tokens", "score", "content")
 	res := decode[searchJSON](t, rec, http.StatusOK)
-	if res.Query != "tokenize rule" || res.Total != len(res.Results) || res.Total != 3 {
-		t.Fatalf("search: query %q, total %d, %d results", res.Query, res.Total, len(res.Results))
+	if res.Query != "tokenize rule" || len(res.Results) != 3 || !res.HasMore || res.NextCursor == "" {
+		t.Fatalf("search: query %q, %d results, has_more %v, next_cursor %q", res.Query, len(res.Results), res.HasMore, res.NextCursor)
 	}
 	for i, hit := range res.Results {
 		if hit.Path != "src/tokenizer.go" || hit.Workspace != "default" || hit.Tokens == 0 || hit.Score <= 0 || hit.Score > 1 {
@@ -276,9 +284,57 @@ func TestSearch(t *testing.T) {
 	}
 
 	none := decode[map[string]any](t, do(t, h, reader, "GET", "/api/v1/documents/search?q=zebra", nil), http.StatusOK)
-	if r, ok := none["results"].([]any); !ok || len(r) != 0 || none["total"] != 0.0 {
-		t.Errorf("no match = %v, want empty results array and total 0", none)
+	if r, ok := none["data"].([]any); !ok || len(r) != 0 || none["has_more"] != false || none["next_cursor"] != nil {
+		t.Errorf("no match = %v, want empty data, has_more false and next_cursor null", none)
 	}
+}
+
+// TestSearchCursor pages through a search: the pages together are the
+// one long answer, and a cursor of another query or garbage is refused.
+func TestSearchCursor(t *testing.T) {
+	h := newHandler(t, "acme")
+	writer, reader := caller("acme", "write"), caller("acme", "read")
+	for _, path := range []string{"a.go", "b.go", "c.go"} {
+		decode[addedJSON](t, do(t, h, writer, "POST", "/api/v1/documents", map[string]any{"path": path, "content": goSource("tokenize", 30)}), http.StatusCreated)
+	}
+	hitKey := func(res searchJSON, i int) string {
+		return fmt.Sprintf("%s:%d", res.Results[i].ID, res.Results[i].StartLine)
+	}
+	all := decode[searchJSON](t, do(t, h, reader, "GET", "/api/v1/documents/search?q=tokenize&limit=100", nil), http.StatusOK)
+	if len(all.Results) < 5 || all.HasMore {
+		t.Fatalf("one page: %d results, has_more %v", len(all.Results), all.HasMore)
+	}
+	var want, got []string
+	for i := range all.Results {
+		want = append(want, hitKey(all, i))
+	}
+	cursor := ""
+	for pages := 0; pages < 100; pages++ {
+		q := url.Values{"q": {"tokenize"}, "limit": {"2"}}
+		if cursor != "" {
+			q.Set("cursor", cursor)
+		}
+		page := decode[searchJSON](t, do(t, h, reader, "GET", "/api/v1/documents/search?"+q.Encode(), nil), http.StatusOK)
+		for i := range page.Results {
+			got = append(got, hitKey(page, i))
+		}
+		if page.HasMore != (page.NextCursor != "") {
+			t.Fatalf("has_more %v with next_cursor %q", page.HasMore, page.NextCursor)
+		}
+		if cursor = page.NextCursor; cursor == "" {
+			break
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("paged %v, want %v", got, want)
+	}
+
+	first := decode[searchJSON](t, do(t, h, reader, "GET", "/api/v1/documents/search?q=tokenize&limit=1", nil), http.StatusOK)
+	for _, bad := range []string{"garbage", "czE", first.NextCursor + "x"} {
+		wantError(t, do(t, h, reader, "GET", "/api/v1/documents/search?q=tokenize&cursor="+url.QueryEscape(bad), nil), http.StatusUnprocessableEntity, "invalid_request")
+	}
+	other := "/api/v1/documents/search?q=rule&cursor=" + first.NextCursor
+	wantError(t, do(t, h, reader, "GET", other, nil), http.StatusUnprocessableEntity, "invalid_request")
 }
 
 func TestBulk(t *testing.T) {
@@ -303,7 +359,7 @@ func TestBulk(t *testing.T) {
 
 	rec := do(t, h, writer, "POST", "/api/v1/documents/bulk", map[string]any{"documents": docs})
 	raw := decode[map[string]any](t, rec, http.StatusOK)
-	wantKeys(t, "bulk", raw, "results", "created", "updated", "unchanged", "failed")
+	wantKeys(t, "bulk", raw, "object", "results", "created", "updated", "unchanged", "failed")
 	resp := decode[bulkJSON](t, rec, http.StatusOK)
 	if resp.Created != 2 || resp.Updated != 1 || resp.Unchanged != 1 || resp.Failed != 5 {
 		t.Errorf("counts created %d updated %d unchanged %d failed %d, want 2 1 1 5", resp.Created, resp.Updated, resp.Unchanged, resp.Failed)

@@ -46,7 +46,7 @@ func (h *Handler) claimDomain(w http.ResponseWriter, r *http.Request, p Principa
 		return domainError(err)
 	}
 	h.audit(r, p, tenancy.AuditSettingsDomain, c.Name)
-	return writeJSON(w, http.StatusCreated, c)
+	return writeJSON(w, http.StatusCreated, domainOf(c))
 }
 
 // listDomains serves GET /api/v1/domains.
@@ -55,7 +55,11 @@ func (h *Handler) listDomains(w http.ResponseWriter, r *http.Request, p Principa
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string][]domains.Claim{"domains": claims})
+	out := make([]domain, len(claims))
+	for i, c := range claims {
+		out[i] = domainOf(c)
+	}
+	return writeJSON(w, http.StatusOK, newList(out, ""))
 }
 
 // verifyDomain serves POST /api/v1/domains/{domain}/verify: 200 once the
@@ -65,7 +69,7 @@ func (h *Handler) verifyDomain(w http.ResponseWriter, r *http.Request, p Princip
 	if err != nil {
 		return domainError(err)
 	}
-	return writeJSON(w, http.StatusOK, c)
+	return writeJSON(w, http.StatusOK, domainOf(c))
 }
 
 // deleteDomain serves DELETE /api/v1/domains/{domain}.

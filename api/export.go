@@ -16,10 +16,10 @@ import (
 // exportLine is one line of GET /api/v1/export: the workspaces, then the
 // documents, content included; an error line ends a failed export.
 type exportLine struct {
-	Type      string                   `json:"type"` // workspace, document or error
-	Workspace *contextengine.Workspace `json:"workspace,omitempty"`
-	Document  *documentWithContent     `json:"document,omitempty"`
-	Error     *errorDetail             `json:"error,omitempty"`
+	Type      string       `json:"type"` // workspace, document or error
+	Workspace *workspace   `json:"workspace,omitempty"`
+	Document  *document    `json:"document,omitempty"`
+	Error     *errorDetail `json:"error,omitempty"`
 }
 
 // export serves GET /api/v1/export: the tenant's workspaces and documents
@@ -57,12 +57,14 @@ func (h *Handler) export(w http.ResponseWriter, r *http.Request, t *contextengin
 // writeExport encodes the workspaces and every document of t.
 func writeExport(ctx context.Context, enc *json.Encoder, t *contextengine.Tenant, workspaces []contextengine.Workspace) error {
 	for i := range workspaces {
-		if err := enc.Encode(exportLine{Type: "workspace", Workspace: &workspaces[i]}); err != nil {
+		ws := workspaceOf(workspaces[i])
+		if err := enc.Encode(exportLine{Type: "workspace", Workspace: &ws}); err != nil {
 			return err
 		}
 	}
 	return t.Export(ctx, func(d *contextengine.Document) error {
-		return enc.Encode(exportLine{Type: "document", Document: &documentWithContent{Document: d, Content: d.Content}})
+		doc := documentOf(d, true)
+		return enc.Encode(exportLine{Type: "document", Document: &doc})
 	})
 }
 
@@ -89,6 +91,7 @@ type deleteTenantRequest struct {
 }
 
 type deleteTenantResponse struct {
+	Object     string    `json:"object"` // always "tenant_deletion"
 	Status     string    `json:"status"`
 	PurgeAfter time.Time `json:"purge_after"`
 }
@@ -118,5 +121,5 @@ func (h *Handler) deleteTenant(w http.ResponseWriter, r *http.Request, p Princip
 		return err
 	}
 	h.audit(r, p, tenancy.AuditTenantDelete, t.ID)
-	return writeJSON(w, http.StatusAccepted, deleteTenantResponse{Status: "deleted", PurgeAfter: purge})
+	return writeJSON(w, http.StatusAccepted, deleteTenantResponse{Object: "tenant_deletion", Status: "deleted", PurgeAfter: purge.UTC()})
 }

@@ -25,6 +25,7 @@ type notificationsRequest struct {
 // notificationsResponse is a tenant's webhook; the secret verifies the
 // ContextLite-Signature header of each delivery.
 type notificationsResponse struct {
+	Object    string    `json:"object"` // always "webhook"
 	URL       string    `json:"url"`
 	Secret    string    `json:"secret"`
 	UpdatedAt time.Time `json:"updated_at"`
@@ -53,7 +54,7 @@ func (h *Handler) putNotifications(w http.ResponseWriter, r *http.Request, p Pri
 		return err
 	}
 	h.audit(r, p, tenancy.AuditSettingsNotification, "put")
-	return writeJSON(w, http.StatusOK, notificationsResponse{URL: wh.URL, Secret: wh.Secret, UpdatedAt: wh.UpdatedAt})
+	return writeJSON(w, http.StatusOK, notificationsResponse{Object: "webhook", URL: wh.URL, Secret: wh.Secret, UpdatedAt: wh.UpdatedAt.UTC()})
 }
 
 // getNotifications serves GET /api/v1/notifications.
@@ -62,7 +63,7 @@ func (h *Handler) getNotifications(w http.ResponseWriter, r *http.Request, p Pri
 	if err != nil {
 		return webhookError(err)
 	}
-	return writeJSON(w, http.StatusOK, notificationsResponse{URL: wh.URL, Secret: wh.Secret, UpdatedAt: wh.UpdatedAt})
+	return writeJSON(w, http.StatusOK, notificationsResponse{Object: "webhook", URL: wh.URL, Secret: wh.Secret, UpdatedAt: wh.UpdatedAt.UTC()})
 }
 
 // deleteNotifications serves DELETE /api/v1/notifications.

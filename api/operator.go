@@ -59,10 +59,25 @@ func (o *Operator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (o *Operator) init() {
 	o.hash = sha256.Sum256([]byte(o.Token))
 	o.mux = http.NewServeMux()
-	o.mux.HandleFunc("GET /admin/v1/tenants", o.call(o.listTenants))
-	o.mux.HandleFunc("GET /admin/v1/tenants/{id}", o.call(o.getTenant))
-	o.mux.HandleFunc("PUT /admin/v1/tenants/{id}/tier", o.call(o.setTier))
-	o.mux.HandleFunc("PUT /admin/v1/tenants/{id}/status", o.call(o.setStatus))
+	for _, rt := range o.table() {
+		o.mux.Handle(rt.pattern, rt.handler)
+	}
+}
+
+// table lists every endpoint of the operator API.
+func (o *Operator) table() []route {
+	return []route{
+		{"GET /admin/v1/tenants", o.call(o.listTenants)},
+		{"GET /admin/v1/tenants/{id}", o.call(o.getTenant)},
+		{"PUT /admin/v1/tenants/{id}/tier", o.call(o.setTier)},
+		{"PUT /admin/v1/tenants/{id}/status", o.call(o.setStatus)},
+	}
+}
+
+// OperatorRoutes returns the ServeMux pattern ("METHOD /path") of every
+// endpoint of the operator API.
+func OperatorRoutes() []string {
+	return patterns(new(Operator).table())
 }
 
 // authorized compares the bearer token with the admin token in constant
@@ -96,7 +111,11 @@ func (o *Operator) listTenants(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string][]tenancy.Tenant{"tenants": ts})
+	out := make([]tenant, len(ts))
+	for i, t := range ts {
+		out[i] = tenantOf(t, o.Tiers, true)
+	}
+	return writeJSON(w, http.StatusOK, newList(out, ""))
 }
 
 // tenant finds the tenant a path names by id or, failing that, by slug.
@@ -113,7 +132,7 @@ func (o *Operator) getTenant(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, t)
+	return writeJSON(w, http.StatusOK, tenantOf(t, o.Tiers, true))
 }
 
 // setTier serves PUT /admin/v1/tenants/{id}/tier {tier}. With billing on,

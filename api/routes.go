@@ -5,42 +5,72 @@ import (
 	"net/http"
 )
 
+// route is one endpoint: its ServeMux pattern and handler.
+type route struct {
+	pattern string // "METHOD /path"
+	handler http.Handler
+}
+
+// table lists every endpoint of the API.
+func (h *Handler) table() []route {
+	return []route{
+		{"POST /api/v1/documents", h.idempotent(scopeWrite, h.handler(scopeWrite, addDocument))},
+		{"POST /api/v1/documents/bulk", h.idempotent(scopeWrite, h.handler(scopeWrite, h.addDocuments))},
+		{"GET /api/v1/documents", h.handler(scopeRead, listDocuments)},
+		// More specific than {id}, so it wins; a document with id "search"
+		// can still be deleted, but only listed or searched, not fetched.
+		{"GET /api/v1/documents/search", h.idempotent(scopeRead, h.handler(scopeRead, search))},
+		{"GET /api/v1/documents/{id}", h.handler(scopeRead, getDocument)},
+		{"DELETE /api/v1/documents/{id}", h.handler(scopeWrite, h.deleteDocument)},
+		{"POST /api/v1/context/assemble", h.idempotent(scopeRead, h.handler(scopeRead, assemble))},
+		{"GET /api/v1/workspaces", h.handler(scopeRead, listWorkspaces)},
+		{"POST /api/v1/workspaces", h.idempotent(scopeWrite, h.handler(scopeWrite, createWorkspace))},
+		{"DELETE /api/v1/workspaces/{name}", h.handler(scopeWrite, h.deleteWorkspace)},
+		{"GET /api/v1/storage/info", h.handler(scopeRead, storageInfo)},
+		{"GET /api/v1/usage", h.handler(scopeRead, h.getUsage)},
+		{"GET /api/v1/notifications", h.account(scopeAdmin, h.getNotifications)},
+		{"PUT /api/v1/notifications", h.account(scopeAdmin, h.putNotifications)},
+		{"DELETE /api/v1/notifications", h.account(scopeAdmin, h.deleteNotifications)},
+		{"GET /api/v1/tenant", h.account(scopeRead, h.getTenant)},
+		{"GET /api/v1/domains", h.domains(scopeAdmin, h.listDomains)},
+		{"POST /api/v1/domains", h.idempotent(scopeAdmin, h.domains(scopeAdmin, h.claimDomain))},
+		{"POST /api/v1/domains/{domain}/verify", h.idempotent(scopeAdmin, h.domains(scopeAdmin, h.verifyDomain))},
+		{"DELETE /api/v1/domains/{domain}", h.domains(scopeAdmin, h.deleteDomain)},
+		{"DELETE /api/v1/tenant", h.account(scopeAdmin, h.deleteTenant)},
+		{"GET /api/v1/export", h.handler(scopeRead, h.export)},
+		{"POST /api/v1/billing/subscription", h.idempotent(scopeAdmin, h.account(scopeAdmin, h.changeSubscription))},
+		{"POST /api/v1/billing/portal", h.idempotent(scopeAdmin, h.account(scopeAdmin, h.openPortal))},
+		{"GET /api/v1/audit", h.account(scopeAdmin, h.listAudit)},
+		{"GET /api/v1/keys", h.account(scopeAdmin, h.listKeys)},
+		{"POST /api/v1/keys", h.idempotent(scopeAdmin, h.account(scopeAdmin, h.createKey))},
+		{"DELETE /api/v1/keys/{id}", h.account(scopeAdmin, h.revokeKey)},
+		{"POST /api/v1/keys/{id}/rotate", h.idempotent(scopeAdmin, h.account(scopeAdmin, h.rotateKey))},
+	}
+}
+
 // routes returns the mux of every endpoint. Every POST, and search,
 // replays its answer to a retry with the same Idempotency-Key.
 func (h *Handler) routes() *http.ServeMux {
 	mux := http.NewServeMux()
-	mux.Handle("POST /api/v1/documents", h.idempotent(scopeWrite, h.handler(scopeWrite, addDocument)))
-	mux.Handle("POST /api/v1/documents/bulk", h.idempotent(scopeWrite, h.handler(scopeWrite, h.addDocuments)))
-	mux.Handle("GET /api/v1/documents", h.handler(scopeRead, listDocuments))
-	// More specific than {id}, so it wins; a document with id "search"
-	// can still be deleted, but only listed or searched, not fetched.
-	mux.Handle("GET /api/v1/documents/search", h.idempotent(scopeRead, h.handler(scopeRead, search)))
-	mux.Handle("GET /api/v1/documents/{id}", h.handler(scopeRead, getDocument))
-	mux.Handle("DELETE /api/v1/documents/{id}", h.handler(scopeWrite, h.deleteDocument))
-	mux.Handle("POST /api/v1/context/assemble", h.idempotent(scopeRead, h.handler(scopeRead, assemble)))
-	mux.Handle("GET /api/v1/workspaces", h.handler(scopeRead, listWorkspaces))
-	mux.Handle("POST /api/v1/workspaces", h.idempotent(scopeWrite, h.handler(scopeWrite, createWorkspace)))
-	mux.Handle("DELETE /api/v1/workspaces/{name}", h.handler(scopeWrite, h.deleteWorkspace))
-	mux.Handle("GET /api/v1/storage/info", h.handler(scopeRead, storageInfo))
-	mux.Handle("GET /api/v1/usage", h.handler(scopeRead, h.getUsage))
-	mux.Handle("GET /api/v1/notifications", h.account(scopeAdmin, h.getNotifications))
-	mux.Handle("PUT /api/v1/notifications", h.account(scopeAdmin, h.putNotifications))
-	mux.Handle("DELETE /api/v1/notifications", h.account(scopeAdmin, h.deleteNotifications))
-	mux.Handle("GET /api/v1/tenant", h.account(scopeRead, h.getTenant))
-	mux.Handle("GET /api/v1/domains", h.domains(scopeAdmin, h.listDomains))
-	mux.Handle("POST /api/v1/domains", h.idempotent(scopeAdmin, h.domains(scopeAdmin, h.claimDomain)))
-	mux.Handle("POST /api/v1/domains/{domain}/verify", h.idempotent(scopeAdmin, h.domains(scopeAdmin, h.verifyDomain)))
-	mux.Handle("DELETE /api/v1/domains/{domain}", h.domains(scopeAdmin, h.deleteDomain))
-	mux.Handle("DELETE /api/v1/tenant", h.account(scopeAdmin, h.deleteTenant))
-	mux.Handle("GET /api/v1/export", h.handler(scopeRead, h.export))
-	mux.Handle("POST /api/v1/billing/subscription", h.idempotent(scopeAdmin, h.account(scopeAdmin, h.changeSubscription)))
-	mux.Handle("POST /api/v1/billing/portal", h.idempotent(scopeAdmin, h.account(scopeAdmin, h.openPortal)))
-	mux.Handle("GET /api/v1/audit", h.account(scopeAdmin, h.listAudit))
-	mux.Handle("GET /api/v1/keys", h.account(scopeAdmin, h.listKeys))
-	mux.Handle("POST /api/v1/keys", h.idempotent(scopeAdmin, h.account(scopeAdmin, h.createKey)))
-	mux.Handle("DELETE /api/v1/keys/{id}", h.account(scopeAdmin, h.revokeKey))
-	mux.Handle("POST /api/v1/keys/{id}/rotate", h.idempotent(scopeAdmin, h.account(scopeAdmin, h.rotateKey)))
+	for _, rt := range h.table() {
+		mux.Handle(rt.pattern, rt.handler)
+	}
 	return mux
+}
+
+// Routes returns the ServeMux pattern ("METHOD /path") of every endpoint
+// of the tenant API, as the Handler serves them.
+func Routes() []string {
+	return patterns(new(Handler).table())
+}
+
+// patterns returns the patterns of routes.
+func patterns(routes []route) []string {
+	out := make([]string, len(routes))
+	for i, rt := range routes {
+		out[i] = rt.pattern
+	}
+	return out
 }
 
 // routeError answers a request no route matches, given the handler that

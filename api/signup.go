@@ -38,6 +38,7 @@ type signupRequest struct {
 
 // signupResponse is shown once: it holds the only copy of the key.
 type signupResponse struct {
+	Object     string `json:"object"` // always "signup"
 	TenantID   string `json:"tenant_id"`
 	Slug       string `json:"slug"`
 	Tier       string `json:"tier"`
@@ -77,7 +78,7 @@ func (s *Signup) signup(w http.ResponseWriter, r *http.Request) error {
 	url := tenantURL(r, res.Tenant.Slug)
 	guide := Quickstart(QuickstartParams{URL: url, CallURL: callURL(r, url), Key: res.APIKey, CARoot: s.CARoot})
 	return writeJSON(w, http.StatusCreated, signupResponse{
-		TenantID: res.Tenant.ID, Slug: res.Tenant.Slug, Tier: res.Tenant.Tier,
+		Object: "signup", TenantID: res.Tenant.ID, Slug: res.Tenant.Slug, Tier: res.Tenant.Tier,
 		APIKey: res.APIKey, URL: url, Quickstart: guide,
 	})
 }

@@ -8,8 +8,12 @@ import (
 
 // storageReport is a tenant's totals and those of its workspaces.
 type storageReport struct {
-	TenantID string `json:"tenant_id"`
-	*contextengine.Stats
+	Object       string      `json:"object"` // always "storage_info"
+	TenantID     string      `json:"tenant_id"`
+	Documents    int64       `json:"documents"`
+	StorageBytes int64       `json:"storage_bytes"`
+	Tokens       int64       `json:"tokens"`
+	Workspaces   []workspace `json:"workspaces"`
 }
 
 // storageInfo serves GET /api/v1/storage/info.
@@ -18,5 +22,6 @@ func storageInfo(w http.ResponseWriter, r *http.Request, t *contextengine.Tenant
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, storageReport{TenantID: t.ID(), Stats: stats})
+	return writeJSON(w, http.StatusOK, storageReport{Object: "storage_info", TenantID: t.ID(),
+		Documents: stats.Documents, StorageBytes: stats.StorageBytes, Tokens: stats.Tokens, Workspaces: workspacesOf(stats.Workspaces)})
 }

@@ -71,8 +71,8 @@ func (h *Handler) getUsage(w http.ResponseWriter, r *http.Request, t *contexteng
 	if err != nil {
 		return err
 	}
-	body, _ := report.MarshalJSON() // never fails
-	writeBody(w, http.StatusOK, body)
+	body, _ := report.MarshalJSON() // never fails; an object
+	writeBody(w, http.StatusOK, append([]byte(`{"object":"usage",`), body[1:]...))
 	return nil
 }
 

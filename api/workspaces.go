@@ -1,15 +1,12 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
 
 	"github.com/contextlite/cloud/contextengine"
 	"github.com/contextlite/cloud/tenancy"
 )
-
-type workspaceList struct {
-	Workspaces []contextengine.Workspace `json:"workspaces"`
-}
 
 // listWorkspaces serves GET /api/v1/workspaces.
 func listWorkspaces(w http.ResponseWriter, r *http.Request, t *contextengine.Tenant, _ Principal) error {
@@ -17,10 +14,10 @@ func listWorkspaces(w http.ResponseWriter, r *http.Request, t *contextengine.Ten
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, workspaceList{Workspaces: ws})
+	return writeJSON(w, http.StatusOK, newList(workspacesOf(ws), ""))
 }
 
-// workspaceName is the body of POST /api/v1/workspaces and its answer.
+// workspaceName is the body of POST /api/v1/workspaces.
 type workspaceName struct {
 	Name string `json:"name"`
 }
@@ -34,7 +31,17 @@ func createWorkspace(w http.ResponseWriter, r *http.Request, t *contextengine.Te
 	if err := t.CreateWorkspace(r.Context(), req.Name); err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusCreated, req)
+	ws, err := t.Workspaces(r.Context())
+	if err != nil {
+		return err
+	}
+	for _, w2 := range ws {
+		if w2.Name == req.Name {
+			return writeJSON(w, http.StatusCreated, workspaceOf(w2))
+		}
+	}
+	// Deleted between the two calls.
+	return fmt.Errorf("workspace %s: %w", req.Name, contextengine.ErrWorkspaceMissing)
 }
 
 // deleteWorkspace serves DELETE /api/v1/workspaces/{name}; it deletes the

@@ -27,8 +27,9 @@ func TestWorkspacesAndStorage(t *testing.T) {
 	writer, reader := caller("acme", "write"), caller("acme", "read")
 
 	rec := do(t, h, writer, "POST", "/api/v1/workspaces", map[string]any{"name": "docs"})
-	if got := decode[map[string]any](t, rec, http.StatusCreated); len(got) != 1 || got["name"] != "docs" {
-		t.Fatalf("create = %v", got)
+	wantKeys(t, "created workspace", decode[map[string]any](t, rec, http.StatusCreated), "object", "name", "documents", "storage_bytes", "tokens", "created_at")
+	if got := decode[workspaceJSON](t, rec, http.StatusCreated); got.Name != "docs" || got.Documents != 0 || got.CreatedAt == "" {
+		t.Fatalf("create = %+v", got)
 	}
 	contents := map[string]string{"default": "package main\n\nfunc main() {}\n", "docs": "# Guide\n\nRead me.\n"}
 	var inDocs string
@@ -43,10 +44,11 @@ func TestWorkspacesAndStorage(t *testing.T) {
 	}
 
 	rec = do(t, h, reader, "GET", "/api/v1/workspaces", nil)
-	raw := decode[map[string][]map[string]any](t, rec, http.StatusOK)
-	wantKeys(t, "workspace", raw["workspaces"][0], "name", "documents", "storage_bytes", "tokens", "created_at")
+	raw := decode[map[string]any](t, rec, http.StatusOK)
+	wantKeys(t, "workspaces", raw, "object", "data", "next_cursor", "has_more")
+	wantKeys(t, "workspace", raw["data"].([]any)[0].(map[string]any), "object", "name", "documents", "storage_bytes", "tokens", "created_at")
 	list := decode[struct {
-		Workspaces []workspaceJSON `json:"workspaces"`
+		Workspaces []workspaceJSON `json:"data"`
 	}](t, rec, http.StatusOK).Workspaces
 	if len(list) != 2 || list[0].Name != "default" || list[1].Name != "docs" {
 		t.Fatalf("workspaces = %+v", list)
@@ -58,7 +60,7 @@ func TestWorkspacesAndStorage(t *testing.T) {
 	}
 
 	rec = do(t, h, reader, "GET", "/api/v1/storage/info", nil)
-	wantKeys(t, "storage", decode[map[string]any](t, rec, http.StatusOK), "tenant_id", "documents", "storage_bytes", "tokens", "workspaces")
+	wantKeys(t, "storage", decode[map[string]any](t, rec, http.StatusOK), "object", "tenant_id", "documents", "storage_bytes", "tokens", "workspaces")
 	info := decode[storageJSON](t, rec, http.StatusOK)
 	if info.TenantID != "acme" || info.Documents != 2 || info.StorageBytes != int64(2*len("f")+len(contents["default"])+len(contents["docs"])) ||
 		info.Tokens != list[0].Tokens+list[1].Tokens || len(info.Workspaces) != 2 {

@@ -251,7 +251,7 @@ func (l *assembleLoad) run(b *testing.B, clients, count int, d time.Duration) as
 					return
 				}
 				mine.latency = append(mine.latency, time.Since(t0))
-				mine.engine = append(mine.engine, time.Duration(ans.Timings.TotalMicros)*time.Microsecond)
+				mine.engine = append(mine.engine, time.Duration(ans.Timings.TotalSeconds*float64(time.Second)))
 				mine.spans += len(ans.Documents)
 				mine.tokens += ans.TotalTokens
 			}
@@ -280,7 +280,7 @@ type assembleAnswer struct {
 	TotalTokens int  `json:"total_tokens"`
 	CacheHit    bool `json:"cache_hit"`
 	Timings     struct {
-		TotalMicros int64 `json:"total_us"`
+		TotalSeconds float64 `json:"total_seconds"`
 	} `json:"timings"`
 }
 

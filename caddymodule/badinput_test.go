@@ -129,7 +129,7 @@ func storedState(t *testing.T, tc *caddytest.Tester, acme signedUp) string {
 			ID        string  `json:"id"`
 			ExpiresAt *string `json:"expires_at"`
 			RevokedAt *string `json:"revoked_at"`
-		} `json:"keys"`
+		} `json:"data"`
 	}
 	call(t, tc, "GET", base+"/keys", acme.APIKey, nil, http.StatusOK, &keys)
 	resp, body := rawCall(t, tc, "GET", base+"/notifications", acme.APIKey, "")
@@ -146,7 +146,7 @@ func storedState(t *testing.T, tc *caddytest.Tester, acme signedUp) string {
 		Tenants []struct {
 			ID     string `json:"id"`
 			Status string `json:"status"`
-		} `json:"tenants"`
+		} `json:"data"`
 	}
 	json.Unmarshal(tenants, &all)
 	return fmt.Sprintf("documents %d (%d bytes), workspaces %+v, keys %+v, webhook %d %v, tenants %+v",

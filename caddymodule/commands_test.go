@@ -35,7 +35,7 @@ func TestCLIChangesReachRunningServer(t *testing.T) {
 	var keys struct {
 		Keys []struct {
 			ID string `json:"id"`
-		} `json:"keys"`
+		} `json:"data"`
 	}
 	call(t, tc, "GET", base+"/keys", acme.APIKey, nil, http.StatusOK, &keys)
 	if len(keys.Keys) != 1 {

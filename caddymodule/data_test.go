@@ -85,7 +85,7 @@ func TestStorageCountsEveryStoredByte(t *testing.T) {
 		Documents []struct {
 			ID        string `json:"id"`
 			SizeBytes int64  `json:"size_bytes"`
-		} `json:"documents"`
+		} `json:"data"`
 	}
 	call(t, tc, "GET", base+"/documents", acme.APIKey, nil, http.StatusOK, &page)
 	if len(page.Documents) != 1 || page.Documents[0].SizeBytes != int64(len("a.go")+len("package a")) {
@@ -108,7 +108,7 @@ func TestDotDocumentIDsRefused(t *testing.T) {
 		}
 	}
 	var page struct {
-		Documents []any `json:"documents"`
+		Documents []any `json:"data"`
 	}
 	call(t, tc, "GET", acme.URL+"/api/v1/documents", acme.APIKey, nil, http.StatusOK, &page)
 	if len(page.Documents) != 0 {

@@ -283,7 +283,7 @@ func TestKeysRevokeAndRotate(t *testing.T) {
 		Keys []struct {
 			ID     string `json:"id"`
 			Prefix string `json:"prefix"`
-		} `json:"keys"`
+		} `json:"data"`
 	}
 	call(t, tc, "GET", base+"/keys", acme.APIKey, nil, http.StatusOK, &keys)
 	for _, k := range keys.Keys {

@@ -49,7 +49,7 @@ func TestMigrateLocalIntoRunningServer(t *testing.T) {
 	var page struct {
 		Documents []struct {
 			Path string `json:"path"`
-		} `json:"documents"`
+		} `json:"data"`
 	}
 	call(t, tc, "GET", acme.URL+"/api/v1/documents", acme.APIKey, nil, http.StatusOK, &page)
 	if len(page.Documents) != 4 {

@@ -40,7 +40,7 @@ func TestOperatorAPI(t *testing.T) {
 		Tenants []struct {
 			ID   string `json:"id"`
 			Tier string `json:"tier"`
-		} `json:"tenants"`
+		} `json:"data"`
 	}
 	if err := json.Unmarshal(body, &list); status != http.StatusOK || err != nil || len(list.Tenants) != 1 || list.Tenants[0].ID != acme.TenantID {
 		t.Fatalf("list: %d %s", status, body)

@@ -109,7 +109,7 @@ func TestAuditAndAccessLogRecordServerRequestID(t *testing.T) {
 		Events []struct {
 			Action    string `json:"action"`
 			RequestID string `json:"request_id"`
-		} `json:"events"`
+		} `json:"data"`
 	}
 	call(t, tc, "GET", acme.URL+"/api/v1/audit", acme.APIKey, nil, http.StatusOK, &audit)
 	var recorded []string

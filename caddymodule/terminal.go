@@ -7,6 +7,8 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/contextlite/cloud/api"
 )
 
 // terminals are the handlers that end a chain, by directive, with the
@@ -17,12 +19,14 @@ import (
 //	contextlite_health          GET /health on the apex domain
 //	contextlite_operator        the operator API, /admin/v1, for the admin token
 //	contextlite_stripe_webhook  POST /webhooks/stripe (404 without billing)
+//	contextlite_openapi         GET /api/v1/openapi.json, without credential
 var terminals = map[string]func(*App) http.Handler{
 	"contextlite_api":            func(a *App) http.Handler { return a.api },
 	"contextlite_signup":         func(a *App) http.Handler { return a.signup },
 	"contextlite_health":         func(a *App) http.Handler { return a.health },
 	"contextlite_operator":       func(a *App) http.Handler { return a.operator },
 	"contextlite_stripe_webhook": func(a *App) http.Handler { return a.webhook },
+	"contextlite_openapi":        func(*App) http.Handler { return api.OpenAPI{} },
 }
 
 func init() {

@@ -44,6 +44,53 @@ func TestSearchFindsSplitIdentifiers(t *testing.T) {
 	}
 }
 
+// TestSearchPage pages through a ranking: the pages are the one long
+// answer in order, more is false only on the last, and paging stops at
+// MaxSearchDepth.
+func TestSearchPage(t *testing.T) {
+	tn := newTestTenant(t)
+	seedCorpus(t, tn, 30)
+	ctx := context.Background()
+	const query = "func prints number value writer"
+	all, allMore, err := tn.SearchPage(ctx, SearchRequest{Query: query, Limit: 20})
+	if err != nil || len(all) != 20 || !allMore {
+		t.Fatalf("one page: %d hits, more %v, %v", len(all), allMore, err)
+	}
+	var paged []Hit
+	for offset := 0; offset < len(all); offset += 3 {
+		hits, more, err := tn.SearchPage(ctx, SearchRequest{Query: query, Limit: 3, Offset: offset})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(hits) != 3 || !more {
+			t.Fatalf("offset %d: %d hits, more %v", offset, len(hits), more)
+		}
+		paged = append(paged, hits...)
+	}
+	small := newTestTenant(t)
+	seedCorpus(t, small, 3)
+	every, err := small.Search(ctx, SearchRequest{Query: query, Limit: 100})
+	if err != nil || len(every) < 3 || len(every) == 100 {
+		t.Fatalf("small corpus: %d hits, %v", len(every), err)
+	}
+	if hits, more, err := small.SearchPage(ctx, SearchRequest{Query: query, Limit: 2, Offset: len(every) - 3}); err != nil || len(hits) != 2 || !more {
+		t.Errorf("second to last page: %d hits, more %v, %v", len(hits), more, err)
+	}
+	if hits, more, err := small.SearchPage(ctx, SearchRequest{Query: query, Limit: 10, Offset: len(every) - 2}); err != nil || len(hits) != 2 || more {
+		t.Errorf("last page: %d hits, more %v, %v", len(hits), more, err)
+	}
+	for i := range all {
+		if paged[i].DocumentID != all[i].DocumentID || paged[i].StartLine != all[i].StartLine || paged[i].Score != all[i].Score {
+			t.Errorf("hit %d: paged %+v, want %+v", i, paged[i], all[i])
+		}
+	}
+	for _, req := range []SearchRequest{{Query: query, Offset: -1}, {Query: query, Limit: 10, Offset: MaxSearchDepth - 9}} {
+		if _, _, err := tn.SearchPage(ctx, req); !errors.Is(err, ErrInvalidInput) {
+			t.Errorf("SearchPage(offset %d, limit %d) = %v, want ErrInvalidInput", req.Offset, req.Limit, err)
+		}
+	}
+}
+
 func TestSearchHostileInput(t *testing.T) {
 	tn := newTestTenant(t)
 	seedCorpus(t, tn, 5)

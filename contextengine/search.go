@@ -62,7 +62,11 @@ type SearchRequest struct {
 	Query     string `json:"query"`
 	Workspace string `json:"workspace,omitempty"` // empty: all workspaces
 	Limit     int    `json:"limit,omitempty"`     // default 10, at most 100
+	Offset    int    `json:"offset,omitempty"`    // best hits to skip, for paging; Offset+Limit at most MaxSearchDepth
 }
+
+// MaxSearchDepth bounds how far paging goes into a search's ranking.
+const MaxSearchDepth = 1000
 
 // Hit is one matching chunk.
 type Hit struct {
@@ -94,32 +98,46 @@ type candidate struct {
 
 // Search returns the chunks that best match the query, best first.
 func (t *Tenant) Search(ctx context.Context, req SearchRequest) ([]Hit, error) {
+	hits, _, err := t.SearchPage(ctx, req)
+	return hits, err
+}
+
+// SearchPage returns the chunks that best match the query, best first,
+// after skipping req.Offset of them, and whether more follow.
+func (t *Tenant) SearchPage(ctx context.Context, req SearchRequest) (hits []Hit, more bool, err error) {
 	limit := req.Limit
 	if limit <= 0 {
 		limit = 10
 	}
 	if limit > 100 {
-		return nil, invalid("limit must be at most 100")
+		return nil, false, invalid("limit must be at most 100")
+	}
+	if req.Offset < 0 || req.Offset+limit > MaxSearchDepth {
+		return nil, false, invalid("offset plus limit must be at most %d", MaxSearchDepth)
 	}
 	tx, err := t.db.read(ctx)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	defer tx.Rollback()
-	cands, _, err := t.db.candidates(ctx, tx, req.Query, req.Workspace, limit, true)
+	cands, _, err := t.db.candidates(ctx, tx, req.Query, req.Workspace, req.Offset+limit+1, true)
 	if err != nil {
-		return nil, err
+		return nil, false, err
+	}
+	cands = cands[min(req.Offset, len(cands)):]
+	if len(cands) > limit {
+		cands, more = cands[:limit], true
 	}
 	texts, err := contents(ctx, tx, docSeqs(cands))
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	hits := make([]Hit, len(cands))
+	hits = make([]Hit, len(cands))
 	for i, c := range cands {
 		hits[i] = Hit{DocumentID: c.docID, Workspace: c.workspace, Path: c.path, StartLine: c.hit.startLine,
 			EndLine: c.hit.endLine, Tokens: c.hit.tokens, Score: c.relevance, Content: texts[c.docSeq][c.hit.startByte:c.hit.endByte]}
 	}
-	return hits, nil
+	return hits, more, nil
 }
 
 // docSeqs returns the distinct documents of cands.

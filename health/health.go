@@ -21,9 +21,10 @@ type Check struct {
 
 // Report is the answer of GET /health.
 type Report struct {
+	Object      string            `json:"object"` // always "health"
 	Status      string            `json:"status"` // ok, degraded (an optional check failed) or unhealthy
 	Version     string            `json:"version"`
-	Uptime      string            `json:"uptime"`
+	Uptime      int64             `json:"uptime_seconds"`
 	TenantCount int               `json:"tenant_count"`
 	OpenTenants int               `json:"open_tenants"`
 	Checks      map[string]string `json:"checks"` // "ok", "disabled" or the failure
@@ -74,7 +75,8 @@ func (h *Handler) Report(ctx context.Context) (Report, int) {
 		h.at = now
 	}
 	report := h.last
-	report.Uptime = now.Sub(h.Started).Truncate(time.Second).String()
+	report.Object = "health"
+	report.Uptime = int64(now.Sub(h.Started) / time.Second)
 	report.OpenTenants = h.OpenTenants()
 	return report, h.status
 }

@@ -44,7 +44,7 @@ func TestHealthStatusesAndCache(t *testing.T) {
 	}
 
 	r, code := get()
-	if code != http.StatusOK || r.Status != "ok" || r.Version != "v1.2.3" || r.Uptime != "1m30s" || r.TenantCount != 7 ||
+	if code != http.StatusOK || r.Status != "ok" || r.Version != "v1.2.3" || r.Uptime != 90 || r.TenantCount != 7 ||
 		r.OpenTenants != 2 || r.Checks["database"] != "ok" || r.Checks["storage"] != "ok" || r.Checks["stripe"] != "ok" {
 		t.Fatalf("healthy: %d %+v", code, r)
 	}

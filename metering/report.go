@@ -73,7 +73,8 @@ func (m *Meter) Report(ctx context.Context, tenantID string, anchor time.Time, q
 	return r, nil
 }
 
-// MarshalJSON encodes r as GET /api/v1/usage answers it:
+// MarshalJSON encodes r as GET /api/v1/usage answers it, less the answer's
+// leading "object": "usage":
 //
 //	{"tier": "free", "period": {"start": ..., "end": ...},
 //	 "meters": {"queries": {"used": 5, "limit": 1000, "remaining": 995, "percent": 0.5, "reset": ...}, ...},

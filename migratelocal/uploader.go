@@ -56,8 +56,8 @@ type ListedDocument struct {
 
 // DocumentPage is one page of the service's document list.
 type DocumentPage struct {
-	Documents  []ListedDocument `json:"documents"`
-	NextCursor string           `json:"next_cursor"`
+	Documents  []ListedDocument `json:"data"`
+	NextCursor string           `json:"next_cursor"` // empty (null) on the last page
 }
 
 // APIError is an answer of the service other than success.
