@@ -19,6 +19,9 @@ const (
 	ScopeWrite = scopeWrite
 )
 
+// MaxBodyBytes bounds a request body, as the REST API reads it.
+const MaxBodyBytes = maxBodyBytes
+
 // Limits of a search, as GET /api/v1/documents/search applies them.
 const (
 	DefaultSearchLimit = defaultSearchLimit

@@ -1,0 +1,283 @@
+package caddymodule
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2/caddytest"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/contextlite/cloud/tenancy"
+)
+
+// keyTransport sends requests with an API key, which a test may change
+// between calls of one session.
+type keyTransport struct {
+	base   http.RoundTripper
+	key    *string
+	bearer bool // Authorization: Bearer instead of X-API-Key
+}
+
+func (k keyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	if k.bearer {
+		r.Header.Set("Authorization", "Bearer "+*k.key)
+	} else {
+		r.Header.Set("X-API-Key", *k.key)
+	}
+	return k.base.RoundTrip(r)
+}
+
+// mcpConnect opens an MCP session with the go-sdk client on the endpoint
+// of the tenant at baseURL, with the key *key holds at each request, in
+// protocol version (empty: the client's latest).
+func mcpConnect(t *testing.T, tc *caddytest.Tester, baseURL string, key *string, bearer bool, version string) *mcp.ClientSession {
+	t.Helper()
+	client := mcp.NewClient(&mcp.Implementation{Name: "contextlite-test", Version: "1"}, nil)
+	transport := &mcp.StreamableClientTransport{
+		Endpoint:   baseURL + "/mcp",
+		HTTPClient: &http.Client{Transport: keyTransport{base: tc.Client.Transport, key: key, bearer: bearer}},
+		MaxRetries: -1,
+	}
+	cs, err := client.Connect(context.Background(), transport, &mcp.ClientSessionOptions{ProtocolVersion: version})
+	if err != nil {
+		t.Fatalf("connect %s: %v", baseURL, err)
+	}
+	t.Cleanup(func() { cs.Close() })
+	return cs
+}
+
+// callTool calls a tool and returns its result, failing on transport and
+// protocol errors.
+func callTool(t *testing.T, cs *mcp.ClientSession, name string, args map[string]any) *mcp.CallToolResult {
+	t.Helper()
+	res, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: name, Arguments: args})
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return res
+}
+
+// toolText is the text content of a tool result.
+func toolText(res *mcp.CallToolResult) string {
+	var b strings.Builder
+	for _, c := range res.Content {
+		if tc, ok := c.(*mcp.TextContent); ok {
+			b.WriteString(tc.Text)
+		}
+	}
+	return b.String()
+}
+
+// wantToolOK fails unless res succeeded, and decodes its structured content into out.
+func wantToolOK(t *testing.T, name string, res *mcp.CallToolResult, out any) {
+	t.Helper()
+	if res.IsError {
+		t.Fatalf("%s failed: %s", name, toolText(res))
+	}
+	raw, err := json.Marshal(res.StructuredContent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		t.Fatalf("%s structured content %s: %v", name, raw, err)
+	}
+}
+
+// wantToolError fails unless res is a tool error whose text starts with code.
+func wantToolError(t *testing.T, name string, res *mcp.CallToolResult, code string) string {
+	t.Helper()
+	text := toolText(res)
+	if !res.IsError || !strings.HasPrefix(text, code+": ") {
+		t.Fatalf("%s = error %v %q, want a tool error %s", name, res.IsError, text, code)
+	}
+	return text
+}
+
+// mcpUsage is what GET /api/v1/usage reports of the meters.
+type mcpUsage struct {
+	Meters map[string]struct {
+		Used int64 `json:"used"`
+	} `json:"meters"`
+}
+
+func usageOf(t *testing.T, tc *caddytest.Tester, s signedUp) (queries, tokens, documents int64) {
+	t.Helper()
+	var u mcpUsage
+	call(t, tc, "GET", s.URL+"/api/v1/usage", s.APIKey, nil, http.StatusOK, &u)
+	return u.Meters["queries"].Used, u.Meters["tokens"].Used, u.Meters["documents"].Used
+}
+
+// roomyFreeTier lets a free tenant make the calls of a test without
+// meeting its rate limit.
+const roomyFreeTier = "\t\ttier free {\n\t\t\trate_per_second 500\n\t\t\tburst 1000\n\t\t}\n"
+
+const invoiceGo = "package billing\n\n// SendInvoice mails an invoice to the customer.\nfunc SendInvoice(id string) error { return nil }\n"
+
+// TestMCPTools calls every tool with the go-sdk client through the real
+// server, in the client's latest protocol and in 2025-06-18, which
+// today's editors speak, and checks that each query tool counts as the
+// REST call it mirrors.
+func TestMCPTools(t *testing.T) {
+	tc := startServer(t, t.TempDir(), roomyFreeTier)
+	for _, version := range []string{"", "2025-06-18"} {
+		t.Run("protocol "+version, func(t *testing.T) {
+			acme := signup(t, tc, "Acme"+strings.ReplaceAll(version, "-", ""))
+			mcpToolsFlow(t, tc, acme, version)
+		})
+	}
+}
+
+func mcpToolsFlow(t *testing.T, tc *caddytest.Tester, acme signedUp, version string) {
+	base := acme.URL + "/api/v1"
+	var doc struct {
+		ID string `json:"id"`
+	}
+	call(t, tc, "POST", base+"/documents", acme.APIKey, map[string]string{"path": "billing/invoice.go", "content": invoiceGo}, http.StatusCreated, &doc)
+	key := acme.APIKey
+	cs := mcpConnect(t, tc, acme.URL, &key, true, version)
+
+	q0, _, _ := usageOf(t, tc, acme)
+	tools, err := cs.ListTools(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, tool := range tools.Tools {
+		names = append(names, tool.Name)
+		if len(tool.Description) < 40 || tool.InputSchema == nil {
+			t.Errorf("tool %s: description %q, schema %v", tool.Name, tool.Description, tool.InputSchema)
+		}
+	}
+	slices.Sort(names)
+	if want := []string{"add_document", "assemble_context", "delete_document", "get_document", "list_workspaces", "search"}; !slices.Equal(names, want) {
+		t.Fatalf("tools = %v, want %v", names, want)
+	}
+	if q, _, _ := usageOf(t, tc, acme); q != q0 {
+		t.Fatalf("initialize and tools/list cost %d queries", q-q0)
+	}
+
+	// assemble_context counts the query and tokens the REST assemble of
+	// the same request counts.
+	req := map[string]any{"query": "send invoice to customer", "max_tokens": 500}
+	call(t, tc, "POST", base+"/context/assemble", acme.APIKey, req, http.StatusOK, nil)
+	q1, tok1, _ := usageOf(t, tc, acme)
+	var assembled struct {
+		Items []struct {
+			Path      string `json:"path"`
+			StartLine int    `json:"start_line"`
+			EndLine   int    `json:"end_line"`
+			Content   string `json:"content"`
+		} `json:"items"`
+		TotalTokens int `json:"total_tokens"`
+	}
+	res := callTool(t, cs, "assemble_context", req)
+	wantToolOK(t, "assemble_context", res, &assembled)
+	if len(assembled.Items) == 0 || assembled.Items[0].Path != "billing/invoice.go" || assembled.Items[0].StartLine != 1 ||
+		!strings.Contains(assembled.Items[0].Content, "SendInvoice") {
+		t.Fatalf("assemble_context = %+v", assembled)
+	}
+	if text := toolText(res); !strings.Contains(text, "billing/invoice.go") || !strings.Contains(text, "func SendInvoice") {
+		t.Fatalf("assemble_context text = %q", text)
+	}
+	q2, tok2, _ := usageOf(t, tc, acme)
+	if q1-q0 != 1 || q2-q1 != 1 || tok2-tok1 != tok1-0 || tok2-tok1 != int64(assembled.TotalTokens) {
+		t.Fatalf("usage: REST assemble %d queries %d tokens, MCP %d queries %d tokens (%d assembled)",
+			q1-q0, tok1, q2-q1, tok2-tok1, assembled.TotalTokens)
+	}
+
+	var found struct {
+		Results []struct {
+			ID     string `json:"id"`
+			Path   string `json:"path"`
+			Tokens int    `json:"tokens"`
+		} `json:"results"`
+	}
+	wantToolOK(t, "search", callTool(t, cs, "search", map[string]any{"query": "SendInvoice", "limit": 5}), &found)
+	if len(found.Results) == 0 || found.Results[0].ID != doc.ID {
+		t.Fatalf("search = %+v", found)
+	}
+	if q3, tok3, _ := usageOf(t, tc, acme); q3-q2 != 1 || tok3-tok2 != int64(found.Results[0].Tokens) {
+		t.Fatalf("search counted %d queries, %d tokens", q3-q2, tok3-tok2)
+	}
+	wantToolError(t, "search limit 101", callTool(t, cs, "search", map[string]any{"query": "x", "limit": 101}), "invalid_request")
+
+	var got struct {
+		ID         string `json:"id"`
+		StartLine  int    `json:"start_line"`
+		EndLine    int    `json:"end_line"`
+		TotalLines int    `json:"total_lines"`
+		Content    string `json:"content"`
+	}
+	wantToolOK(t, "get_document", callTool(t, cs, "get_document", map[string]any{"id": doc.ID}), &got)
+	if got.Content != invoiceGo || got.TotalLines != 4 {
+		t.Fatalf("get_document by id = %+v", got)
+	}
+	wantToolOK(t, "get_document", callTool(t, cs, "get_document", map[string]any{"path": "billing/invoice.go", "start_line": 3, "end_line": 3}), &got)
+	if got.ID != doc.ID || got.Content != "// SendInvoice mails an invoice to the customer.\n" || got.StartLine != 3 || got.EndLine != 3 {
+		t.Fatalf("get_document lines 3-3 = %+v", got)
+	}
+	wantToolError(t, "get_document missing", callTool(t, cs, "get_document", map[string]any{"path": "nope.go"}), "not_found")
+	wantToolError(t, "get_document neither", callTool(t, cs, "get_document", map[string]any{}), "invalid_request")
+
+	var added struct {
+		ID, Workspace, Status string
+	}
+	wantToolOK(t, "add_document", callTool(t, cs, "add_document", map[string]any{"path": "notes/todo.md", "content": "# Todo\n\nship the MCP endpoint\n"}), &added)
+	if added.Status != "created" || added.Workspace != "default" {
+		t.Fatalf("add_document = %+v", added)
+	}
+	if _, _, docs := usageOf(t, tc, acme); docs != 2 {
+		t.Fatalf("documents after add_document = %d, want 2", docs)
+	}
+	var spaces struct {
+		Workspaces []struct {
+			Name      string `json:"name"`
+			Documents int64  `json:"documents"`
+		} `json:"workspaces"`
+	}
+	wantToolOK(t, "list_workspaces", callTool(t, cs, "list_workspaces", nil), &spaces)
+	if len(spaces.Workspaces) != 1 || spaces.Workspaces[0].Name != "default" || spaces.Workspaces[0].Documents != 2 {
+		t.Fatalf("list_workspaces = %+v", spaces)
+	}
+
+	// Documents are resources too.
+	list, err := cs.ListResources(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var uris []string
+	for _, r := range list.Resources {
+		uris = append(uris, r.URI)
+	}
+	if !slices.Equal(uris, []string{"contextlite://default/billing/invoice.go", "contextlite://default/notes/todo.md"}) {
+		t.Fatalf("resources = %v", uris)
+	}
+	read, err := cs.ReadResource(context.Background(), &mcp.ReadResourceParams{URI: "contextlite://default/billing/invoice.go"})
+	if err != nil || len(read.Contents) != 1 || read.Contents[0].Text != invoiceGo {
+		t.Fatalf("read resource = %+v, %v", read, err)
+	}
+	if _, err := cs.ReadResource(context.Background(), &mcp.ReadResourceParams{URI: "contextlite://default/none.md"}); err == nil {
+		t.Fatal("reading a missing document succeeded")
+	}
+
+	var deleted struct{ ID string }
+	wantToolOK(t, "delete_document", callTool(t, cs, "delete_document", map[string]any{"path": "notes/todo.md"}), &deleted)
+	if deleted.ID != added.ID {
+		t.Fatalf("delete_document = %+v, want id %s", deleted, added.ID)
+	}
+	wantToolError(t, "delete_document again", callTool(t, cs, "delete_document", map[string]any{"id": added.ID}), "not_found")
+	if _, _, docs := usageOf(t, tc, acme); docs != 1 {
+		t.Fatalf("documents after delete_document = %d, want 1", docs)
+	}
+	events, err := sharedStates()[0].store.AuditEvents(context.Background(), acme.TenantID, 0, 100, nil)
+	if err != nil || !slices.ContainsFunc(events, func(e tenancy.AuditEvent) bool {
+		return e.Action == tenancy.AuditDocumentDelete && e.Target == added.ID
+	}) {
+		t.Fatalf("audit log has no delete of %s: %+v, %v", added.ID, events, err)
+	}
+}
