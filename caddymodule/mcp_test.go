@@ -3,6 +3,7 @@ package caddymodule
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -279,5 +280,169 @@ func mcpToolsFlow(t *testing.T, tc *caddytest.Tester, acme signedUp, version str
 		return e.Action == tenancy.AuditDocumentDelete && e.Target == added.ID
 	}) {
 		t.Fatalf("audit log has no delete of %s: %+v, %v", added.ID, events, err)
+	}
+}
+
+// mcpRaw posts one JSON-RPC message to the MCP endpoint of baseURL with
+// key and extra headers, in protocol 2025-06-18, and returns the status
+// and body.
+func mcpRaw(t *testing.T, tc *caddytest.Tester, baseURL, key, body string, headers map[string]string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest("POST", baseURL+"/mcp", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	req.Header.Set("MCP-Protocol-Version", "2025-06-18")
+	req.Header.Set("X-API-Key", key)
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := tc.Client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var b strings.Builder
+	if _, err := io.Copy(&b, resp.Body); err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, b.String()
+}
+
+// tightFreeTier is a free tier of 3 queries a month and a roomy rate limit.
+const tightFreeTier = "\t\ttier free {\n\t\t\tqueries_per_month 3\n\t\t\trate_per_second 500\n\t\t\tburst 1000\n\t\t}\n"
+
+// TestMCPScopesAndQuota checks that a read key neither sees nor runs the
+// write tools, and that a used-up query quota fails tool calls as tool
+// errors while the rest of the session works.
+func TestMCPScopesAndQuota(t *testing.T) {
+	tc := startServer(t, t.TempDir(), tightFreeTier)
+	acme := signup(t, tc, "Acme")
+	base := acme.URL + "/api/v1"
+	call(t, tc, "POST", base+"/documents", acme.APIKey, map[string]string{"path": "billing/invoice.go", "content": invoiceGo}, http.StatusCreated, nil)
+	var made struct {
+		Key string `json:"key"`
+	}
+	call(t, tc, "POST", base+"/keys", acme.APIKey, map[string]any{"name": "reader", "scopes": []string{"read"}}, http.StatusCreated, &made)
+
+	reader := mcpConnect(t, tc, acme.URL, &made.Key, false, "")
+	tools, err := reader.ListTools(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, tool := range tools.Tools {
+		names = append(names, tool.Name)
+	}
+	slices.Sort(names)
+	if want := []string{"assemble_context", "get_document", "list_workspaces", "search"}; !slices.Equal(names, want) {
+		t.Fatalf("a read key's tools = %v, want %v", names, want)
+	}
+	for name, args := range map[string]map[string]any{
+		"add_document":    {"path": "x.md", "content": "x"},
+		"delete_document": {"path": "billing/invoice.go"},
+	} {
+		if text := wantToolError(t, name, callTool(t, reader, name, args), "insufficient_scope"); !strings.Contains(text, `"write"`) {
+			t.Errorf("%s by a read key: %q names no scope", name, text)
+		}
+	}
+
+	admin := acme.APIKey
+	cs := mcpConnect(t, tc, acme.URL, &admin, true, "2025-06-18")
+	query := map[string]any{"query": "invoice", "max_tokens": 200}
+	wantToolOK(t, "search", callTool(t, reader, "search", map[string]any{"query": "invoice"}), &struct{}{})
+	for range 2 {
+		wantToolOK(t, "assemble_context", callTool(t, cs, "assemble_context", query), &struct{}{})
+	}
+	text := wantToolError(t, "assemble_context over quota", callTool(t, cs, "assemble_context", query), "quota_exceeded")
+	if !strings.Contains(text, "starter") {
+		t.Errorf("quota error names no upgrade: %q", text)
+	}
+	wantToolError(t, "search over quota", callTool(t, reader, "search", map[string]any{"query": "invoice"}), "quota_exceeded")
+	// What is not a query still works, and costs nothing.
+	wantToolOK(t, "get_document", callTool(t, cs, "get_document", map[string]any{"path": "billing/invoice.go"}), &struct{}{})
+	var usage struct {
+		Meters map[string]struct {
+			Used int64 `json:"used"`
+		} `json:"meters"`
+		Rejected map[string]int64 `json:"rejected"`
+	}
+	call(t, tc, "GET", base+"/usage", acme.APIKey, nil, http.StatusOK, &usage)
+	if usage.Meters["queries"].Used != 3 || usage.Rejected["quota"] != 2 {
+		t.Fatalf("usage = %+v, want 3 queries and 2 refused", usage)
+	}
+}
+
+// TestMCPKeysAndTenants checks that every request of a session is
+// authenticated on its own: a key revoked mid-session stops it, another
+// tenant's key is refused on this tenant's host as by the REST API, and a
+// session id sent with another tenant's key reaches that tenant's data
+// only.
+func TestMCPKeysAndTenants(t *testing.T) {
+	tc := startServer(t, t.TempDir(), roomyFreeTier)
+	acme, beta := signup(t, tc, "Acme"), signup(t, tc, "Beta")
+	call(t, tc, "POST", acme.URL+"/api/v1/documents", acme.APIKey, map[string]string{"path": "billing/invoice.go", "content": invoiceGo}, http.StatusCreated, nil)
+	var made struct {
+		ID  string `json:"id"`
+		Key string `json:"key"`
+	}
+	call(t, tc, "POST", acme.URL+"/api/v1/keys", acme.APIKey, map[string]any{"name": "agent"}, http.StatusCreated, &made)
+
+	key := made.Key
+	cs := mcpConnect(t, tc, acme.URL, &key, true, "2025-06-18")
+	if cs.ID() != "" {
+		t.Fatalf("the server kept a session %q; calls must stand on their own credentials", cs.ID())
+	}
+	wantToolOK(t, "list_workspaces", callTool(t, cs, "list_workspaces", nil), &struct{}{})
+
+	// Another tenant's key on this host: refused as the REST API refuses it.
+	key = beta.APIKey
+	rest, _ := rawCall(t, tc, "GET", acme.URL+"/api/v1/workspaces", beta.APIKey, "")
+	_, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "search", Arguments: map[string]any{"query": "SendInvoice"}})
+	if rest.StatusCode < 400 || err == nil || !strings.Contains(err.Error(), http.StatusText(rest.StatusCode)) {
+		t.Fatalf("beta's key on acme's host: REST %d, MCP %v", rest.StatusCode, err)
+	}
+
+	// The session replayed with beta's key on beta's host reads beta's
+	// documents, not acme's.
+	search := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"search","arguments":{"query":"SendInvoice"}}}`
+	status, body := mcpRaw(t, tc, beta.URL, beta.APIKey, search, map[string]string{"Mcp-Session-Id": "acme-session"})
+	if status != http.StatusOK || !strings.Contains(body, `"total":0`) || strings.Contains(body, "invoice") {
+		t.Fatalf("beta's search with acme's session: %d %s", status, body)
+	}
+
+	// A key revoked mid-session stops the session at its next call.
+	cs = mcpConnect(t, tc, acme.URL, &made.Key, false, "")
+	wantToolOK(t, "list_workspaces", callTool(t, cs, "list_workspaces", nil), &struct{}{})
+	call(t, tc, "DELETE", acme.URL+"/api/v1/keys/"+made.ID, acme.APIKey, nil, http.StatusNoContent, nil)
+	if _, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "list_workspaces"}); err == nil || !strings.Contains(err.Error(), "Unauthorized") {
+		t.Fatalf("call with a revoked key: %v, want 401", err)
+	}
+}
+
+// TestMCPSessionSurvivesReload checks that a session goes on working
+// across a config reload.
+func TestMCPSessionSurvivesReload(t *testing.T) {
+	dir := t.TempDir()
+	tc := startServer(t, dir, roomyFreeTier)
+	acme := signup(t, tc, "Acme")
+	call(t, tc, "POST", acme.URL+"/api/v1/documents", acme.APIKey, map[string]string{"path": "billing/invoice.go", "content": invoiceGo}, http.StatusCreated, nil)
+	key := acme.APIKey
+	cs := mcpConnect(t, tc, acme.URL, &key, true, "2025-06-18")
+	query := map[string]any{"query": "SendInvoice", "max_tokens": 300}
+	wantToolOK(t, "assemble_context", callTool(t, cs, "assemble_context", query), &struct{}{})
+
+	startServer(t, dir, roomyFreeTier+"\t\tstorage_limit 2GiB\n")
+	var out struct {
+		Items []struct{ Path string } `json:"items"`
+	}
+	wantToolOK(t, "assemble_context after reload", callTool(t, cs, "assemble_context", query), &out)
+	if len(out.Items) == 0 || out.Items[0].Path != "billing/invoice.go" {
+		t.Fatalf("assemble_context after reload = %+v", out)
+	}
+	if q, _, _ := usageOf(t, tc, acme); q != 2 {
+		t.Fatalf("queries = %d, want 2", q)
 	}
 }
