@@ -228,7 +228,7 @@ func mcpToolsFlow(t *testing.T, tc *caddytest.Tester, acme signedUp, version str
 	var added struct {
 		ID, Workspace, Status string
 	}
-	wantToolOK(t, "add_document", callTool(t, cs, "add_document", map[string]any{"path": "notes/todo.md", "content": "# Todo\n\nship the MCP endpoint\n"}), &added)
+	wantToolOK(t, "add_document", callTool(t, cs, "add_document", map[string]any{"path": "notes/to do.md", "content": "# Todo\n\nship the MCP endpoint\n"}), &added)
 	if added.Status != "created" || added.Workspace != "default" {
 		t.Fatalf("add_document = %+v", added)
 	}
@@ -255,19 +255,23 @@ func mcpToolsFlow(t *testing.T, tc *caddytest.Tester, acme signedUp, version str
 	for _, r := range list.Resources {
 		uris = append(uris, r.URI)
 	}
-	if !slices.Equal(uris, []string{"contextlite://default/billing/invoice.go", "contextlite://default/notes/todo.md"}) {
+	if !slices.Equal(uris, []string{"contextlite://default/billing/invoice.go", "contextlite://default/notes/to%20do.md"}) {
 		t.Fatalf("resources = %v", uris)
 	}
 	read, err := cs.ReadResource(context.Background(), &mcp.ReadResourceParams{URI: "contextlite://default/billing/invoice.go"})
 	if err != nil || len(read.Contents) != 1 || read.Contents[0].Text != invoiceGo {
 		t.Fatalf("read resource = %+v, %v", read, err)
 	}
+	read, err = cs.ReadResource(context.Background(), &mcp.ReadResourceParams{URI: uris[1]})
+	if err != nil || len(read.Contents) != 1 || !strings.HasPrefix(read.Contents[0].Text, "# Todo") {
+		t.Fatalf("read %s = %+v, %v", uris[1], read, err)
+	}
 	if _, err := cs.ReadResource(context.Background(), &mcp.ReadResourceParams{URI: "contextlite://default/none.md"}); err == nil {
 		t.Fatal("reading a missing document succeeded")
 	}
 
 	var deleted struct{ ID string }
-	wantToolOK(t, "delete_document", callTool(t, cs, "delete_document", map[string]any{"path": "notes/todo.md"}), &deleted)
+	wantToolOK(t, "delete_document", callTool(t, cs, "delete_document", map[string]any{"path": "notes/to do.md"}), &deleted)
 	if deleted.ID != added.ID {
 		t.Fatalf("delete_document = %+v, want id %s", deleted, added.ID)
 	}
@@ -444,5 +448,43 @@ func TestMCPSessionSurvivesReload(t *testing.T) {
 	}
 	if q, _, _ := usageOf(t, tc, acme); q != 2 {
 		t.Fatalf("queries = %d, want 2", q)
+	}
+}
+
+// TestMCPBadRequestsAreJSON checks that requests the endpoint does not
+// take get the REST API's JSON errors, and unauthenticated ones its 401.
+func TestMCPBadRequestsAreJSON(t *testing.T) {
+	tc := startServer(t, t.TempDir(), roomyFreeTier)
+	acme := signup(t, tc, "Acme")
+	for _, c := range []struct {
+		name, method, key, contentType string
+		status                         int
+		code                           string
+	}{
+		{"no key", "POST", "", "application/json", http.StatusUnauthorized, "missing_credentials"},
+		{"GET", "GET", acme.APIKey, "", http.StatusMethodNotAllowed, "method_not_allowed"},
+		{"form body", "POST", acme.APIKey, "application/x-www-form-urlencoded", http.StatusUnsupportedMediaType, "unsupported_media_type"},
+	} {
+		req, _ := http.NewRequest(c.method, acme.URL+"/mcp", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`))
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		if c.contentType != "" {
+			req.Header.Set("Content-Type", c.contentType)
+		}
+		if c.key != "" {
+			req.Header.Set("X-API-Key", c.key)
+		}
+		resp, err := tc.Client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e errorCode
+		err = json.NewDecoder(resp.Body).Decode(&e)
+		resp.Body.Close()
+		if resp.StatusCode != c.status || err != nil || e.Error.Code != c.code {
+			t.Errorf("%s: %d %+v (%v), want %d %s", c.name, resp.StatusCode, e, err, c.status, c.code)
+		}
+		if c.status == http.StatusMethodNotAllowed && resp.Header.Get("Allow") != "POST" {
+			t.Errorf("%s: Allow %q", c.name, resp.Header.Get("Allow"))
+		}
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"mime"
 	"net/http"
 	"sync"
 
@@ -62,8 +63,30 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		api.WriteError(w, http.StatusForbidden, "insufficient_scope", `MCP needs the "read" scope`)
 		return
 	}
+	if e := checkRequest(r); e != nil {
+		if e.Status == http.StatusMethodNotAllowed {
+			w.Header().Set("Allow", http.MethodPost)
+		}
+		api.WriteError(w, e.Status, e.Code, e.Message)
+		return
+	}
 	// Stateless sessions run the calls of a request in its context.
 	h.http.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestKey{}, r)))
+}
+
+// checkRequest refuses, with the JSON errors of the REST API, the
+// methods and bodies the stateless transport does not take, which the
+// SDK would answer in plain text.
+func checkRequest(r *http.Request) *api.Error {
+	if r.Method != http.MethodPost {
+		return &api.Error{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed",
+			Message: "the MCP endpoint takes POST requests (streamable HTTP without sessions)"}
+	}
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+		return &api.Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type",
+			Message: "send JSON-RPC messages as application/json"}
+	}
+	return nil
 }
 
 func (h *Handler) init() {
