@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -315,8 +317,9 @@ func mcpRaw(t *testing.T, tc *caddytest.Tester, baseURL, key, body string, heade
 	return resp.StatusCode, b.String()
 }
 
-// tightFreeTier is a free tier of 3 queries a month and a roomy rate limit.
-const tightFreeTier = "\t\ttier free {\n\t\t\tqueries_per_month 3\n\t\t\trate_per_second 500\n\t\t\tburst 1000\n\t\t}\n"
+// tightFreeTier is a free tier of 3 queries a month and 2 documents,
+// with a roomy rate limit.
+const tightFreeTier = "\t\ttier free {\n\t\t\tqueries_per_month 3\n\t\t\tdocuments 2\n\t\t\trate_per_second 500\n\t\t\tburst 1000\n\t\t}\n"
 
 // TestMCPScopesAndQuota checks that a read key neither sees nor runs the
 // write tools, and that a used-up query quota fails tool calls as tool
@@ -365,6 +368,9 @@ func TestMCPScopesAndQuota(t *testing.T) {
 		t.Errorf("quota error names no upgrade: %q", text)
 	}
 	wantToolError(t, "search over quota", callTool(t, reader, "search", map[string]any{"query": "invoice"}), "quota_exceeded")
+	// Stored-data limits are tool errors too.
+	wantToolOK(t, "add_document", callTool(t, cs, "add_document", map[string]any{"path": "a.md", "content": "a"}), &struct{}{})
+	wantToolError(t, "add_document past the limit", callTool(t, cs, "add_document", map[string]any{"path": "b.md", "content": "b"}), "document_limit_reached")
 	// What is not a query still works, and costs nothing.
 	wantToolOK(t, "get_document", callTool(t, cs, "get_document", map[string]any{"path": "billing/invoice.go"}), &struct{}{})
 	var usage struct {
@@ -486,5 +492,98 @@ func TestMCPBadRequestsAreJSON(t *testing.T) {
 		if c.status == http.StatusMethodNotAllowed && resp.Header.Get("Allow") != "POST" {
 			t.Errorf("%s: Allow %q", c.name, resp.Header.Get("Allow"))
 		}
+	}
+}
+
+// headerTransport sends requests with fixed headers.
+type headerTransport struct {
+	base    http.RoundTripper
+	headers map[string]string
+}
+
+func (h headerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	for k, v := range h.headers {
+		r.Header.Set(k, v)
+	}
+	return h.base.RoundTrip(r)
+}
+
+// readmeMCPConfigs returns the MCP server URL and headers of each client
+// setup in the README: Claude Code's command, Cursor's and VS Code's mcp.json.
+func readmeMCPConfigs(t *testing.T) map[string]struct {
+	URL     string
+	Headers map[string]string
+} {
+	t.Helper()
+	raw, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(raw)
+	type server = struct {
+		URL     string
+		Headers map[string]string
+	}
+	configs := map[string]server{}
+	claude := regexp.MustCompile(`claude mcp add --transport http contextlite (\S+) --header "([^:"]+): ([^"]+)"`).FindStringSubmatch(readme)
+	if claude == nil {
+		t.Fatal("README has no claude mcp add command")
+	}
+	configs["claude"] = server{URL: claude[1], Headers: map[string]string{claude[2]: claude[3]}}
+	for _, block := range regexp.MustCompile("(?s)```json\n(.*?)```").FindAllStringSubmatch(readme, -1) {
+		var file struct {
+			Inputs []struct {
+				ID string `json:"id"`
+			} `json:"inputs"`
+			MCPServers map[string]server `json:"mcpServers"` // Cursor
+			Servers    map[string]struct {
+				Type string `json:"type"`
+				server
+			} `json:"servers"` // VS Code
+		}
+		if err := json.Unmarshal([]byte(block[1]), &file); err != nil {
+			t.Fatalf("README JSON block: %v\n%s", err, block[1])
+		}
+		if s, ok := file.MCPServers["contextlite"]; ok {
+			configs["cursor"] = s
+		}
+		if s, ok := file.Servers["contextlite"]; ok {
+			if s.Type != "http" || len(file.Inputs) != 1 || !strings.Contains(s.Headers["Authorization"], "${input:"+file.Inputs[0].ID+"}") {
+				t.Fatalf("VS Code config: type %q, inputs %+v, headers %v", s.Type, file.Inputs, s.Headers)
+			}
+			configs["vscode"] = s.server
+		}
+	}
+	return configs
+}
+
+// TestMCPReadmeConfigs connects with the URL and header of each client
+// setup the README shows, its placeholders filled in.
+func TestMCPReadmeConfigs(t *testing.T) {
+	tc := startServer(t, t.TempDir(), roomyFreeTier)
+	acme := signup(t, tc, "Acme")
+	configs := readmeMCPConfigs(t)
+	if len(configs) != 3 {
+		t.Fatalf("README client configs = %v, want claude, cursor and vscode", configs)
+	}
+	fill := strings.NewReplacer("https://acme.example.com", acme.URL, "clc_live_...", acme.APIKey,
+		"${env:CONTEXTLITE_API_KEY}", acme.APIKey, "${input:contextlite-key}", acme.APIKey)
+	for name, c := range configs {
+		headers := map[string]string{}
+		for k, v := range c.Headers {
+			headers[k] = fill.Replace(v)
+		}
+		if !strings.HasSuffix(c.URL, "/mcp") || headers["Authorization"] != "Bearer "+acme.APIKey {
+			t.Fatalf("%s: url %q, headers %v", name, c.URL, c.Headers)
+		}
+		client := mcp.NewClient(&mcp.Implementation{Name: name, Version: "1"}, nil)
+		cs, err := client.Connect(context.Background(), &mcp.StreamableClientTransport{Endpoint: fill.Replace(c.URL),
+			HTTPClient: &http.Client{Transport: headerTransport{tc.Client.Transport, headers}}, MaxRetries: -1}, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		wantToolOK(t, name, callTool(t, cs, "list_workspaces", nil), &struct{}{})
+		cs.Close()
 	}
 }
