@@ -1,6 +1,8 @@
 package api
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"net"
 	"net/http"
@@ -27,6 +29,21 @@ const (
 	DefaultSearchLimit = defaultSearchLimit
 	MaxSearchLimit     = maxSearchLimit
 )
+
+// DecodeObject decodes data, a JSON object or nothing (an empty object),
+// into v as request bodies are decoded: unknown fields and values of the
+// wrong type are refused, with errors ErrorFrom maps.
+func DecodeObject(data []byte, v any) error {
+	if len(bytes.TrimSpace(data)) == 0 || string(bytes.TrimSpace(data)) == "null" {
+		data = []byte("{}")
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return decodeError(err)
+	}
+	return nil
+}
 
 // ErrorFor maps err of a call to the *Error a REST client gets for it;
 // limit errors name nextTier ("" names none) as the tier that allows more.

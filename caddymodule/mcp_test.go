@@ -152,8 +152,14 @@ func mcpToolsFlow(t *testing.T, tc *caddytest.Tester, acme signedUp, version str
 	var names []string
 	for _, tool := range tools.Tools {
 		names = append(names, tool.Name)
-		if len(tool.Description) < 40 || tool.InputSchema == nil {
-			t.Errorf("tool %s: description %q, schema %v", tool.Name, tool.Description, tool.InputSchema)
+		if len(tool.Description) < 40 || tool.InputSchema == nil || tool.OutputSchema == nil {
+			t.Errorf("tool %s: description %q, schemas %v %v", tool.Name, tool.Description, tool.InputSchema, tool.OutputSchema)
+		}
+		if tool.Name == "assemble_context" {
+			schema, _ := json.Marshal(tool.InputSchema)
+			if !strings.Contains(string(schema), `"required":["query","max_tokens"]`) {
+				t.Errorf("assemble_context input schema %s", schema)
+			}
 		}
 	}
 	slices.Sort(names)
@@ -208,6 +214,8 @@ func mcpToolsFlow(t *testing.T, tc *caddytest.Tester, acme signedUp, version str
 		t.Fatalf("search counted %d queries, %d tokens", q3-q2, tok3-tok2)
 	}
 	wantToolError(t, "search limit 101", callTool(t, cs, "search", map[string]any{"query": "x", "limit": 101}), "invalid_request")
+	wantToolError(t, "search with a typo", callTool(t, cs, "search", map[string]any{"query": "x", "limti": 5}), "unknown_field")
+	wantToolError(t, "search for a number", callTool(t, cs, "search", map[string]any{"query": 5}), "invalid_request")
 
 	var got struct {
 		ID         string `json:"id"`

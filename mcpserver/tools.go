@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/contextlite/cloud/api"
@@ -27,22 +28,22 @@ var toolScopes = map[string]string{
 
 // addTools registers the tools on srv.
 func (h *Handler) addTools(srv *mcp.Server) {
-	mcp.AddTool(srv, &mcp.Tool{Name: "assemble_context", Title: "Assemble context",
+	addTool(srv, &mcp.Tool{Name: "assemble_context", Title: "Assemble context",
 		Description: "Assemble the passages of the stored documents most relevant to a question or task, within a token budget, " +
 			"ready to read: each item names its document's path and lines. Use it first when you need background for a task. " +
 			"Counts as one query against the account's monthly quota."}, h.assembleContext)
-	mcp.AddTool(srv, &mcp.Tool{Name: "search", Title: "Search documents",
+	addTool(srv, &mcp.Tool{Name: "search", Title: "Search documents",
 		Description: "Full-text search over the stored documents: the best matching passages with their path, lines and score. " +
 			"Use it to find where something is defined or mentioned. Counts as one query against the account's monthly quota."}, h.search)
-	mcp.AddTool(srv, &mcp.Tool{Name: "get_document", Title: "Read a document",
+	addTool(srv, &mcp.Tool{Name: "get_document", Title: "Read a document",
 		Description: "Read a stored document, whole or some of its lines, by its id or by its path (and workspace). " +
 			"Lines are numbered from 1, as assemble_context and search report them."}, h.getDocument)
-	mcp.AddTool(srv, &mcp.Tool{Name: "list_workspaces", Title: "List workspaces",
+	addTool(srv, &mcp.Tool{Name: "list_workspaces", Title: "List workspaces",
 		Description: "List the workspaces (groups of documents) with their document, token and byte counts."}, h.listWorkspaces)
-	mcp.AddTool(srv, &mcp.Tool{Name: "add_document", Title: "Add a document",
+	addTool(srv, &mcp.Tool{Name: "add_document", Title: "Add a document",
 		Description: "Store a document at a path of a workspace, replacing the one at that path if any. " +
 			"Needs write access; counts against the account's document and storage limits."}, h.addDocument)
-	mcp.AddTool(srv, &mcp.Tool{Name: "delete_document", Title: "Delete a document",
+	addTool(srv, &mcp.Tool{Name: "delete_document", Title: "Delete a document",
 		Description: "Delete a stored document, by its id or by its path (and workspace). Needs write access."}, h.deleteDocument)
 }
 
@@ -74,7 +75,7 @@ type AssembledItem struct {
 	Content   string `json:"content"`
 }
 
-func (h *Handler) assembleContext(ctx context.Context, _ *mcp.CallToolRequest, in AssembleInput) (*mcp.CallToolResult, AssembleOutput, error) {
+func (h *Handler) assembleContext(ctx context.Context, in AssembleInput) (string, AssembleOutput, error) {
 	var out AssembleOutput
 	err := h.withTenant(ctx, api.ScopeRead, func(t *contextengine.Tenant, p api.Principal) error {
 		if strings.TrimSpace(in.Query) == "" {
@@ -99,9 +100,9 @@ func (h *Handler) assembleContext(ctx context.Context, _ *mcp.CallToolRequest, i
 		})
 	})
 	if err != nil {
-		return nil, out, err
+		return "", out, err
 	}
-	return textResult(assembleText(out)), out, nil
+	return assembleText(out), out, nil
 }
 
 // assembleText is the assembled context as a model reads it.
@@ -140,7 +141,7 @@ type SearchHit struct {
 	Content   string  `json:"content"`
 }
 
-func (h *Handler) search(ctx context.Context, _ *mcp.CallToolRequest, in SearchInput) (*mcp.CallToolResult, SearchOutput, error) {
+func (h *Handler) search(ctx context.Context, in SearchInput) (string, SearchOutput, error) {
 	var out SearchOutput
 	err := h.withTenant(ctx, api.ScopeRead, func(t *contextengine.Tenant, p api.Principal) error {
 		if strings.TrimSpace(in.Query) == "" {
@@ -166,9 +167,9 @@ func (h *Handler) search(ctx context.Context, _ *mcp.CallToolRequest, in SearchI
 		})
 	})
 	if err != nil {
-		return nil, out, err
+		return "", out, err
 	}
-	return textResult(searchText(out)), out, nil
+	return searchText(out), out, nil
 }
 
 // searchText is the search answer as a model reads it.
@@ -219,7 +220,7 @@ type DocumentOutput struct {
 	Content    string `json:"content" jsonschema:"the lines from start_line to end_line"`
 }
 
-func (h *Handler) getDocument(ctx context.Context, _ *mcp.CallToolRequest, in GetDocumentInput) (*mcp.CallToolResult, DocumentOutput, error) {
+func (h *Handler) getDocument(ctx context.Context, in GetDocumentInput) (string, DocumentOutput, error) {
 	var out DocumentOutput
 	err := h.withTenant(ctx, api.ScopeRead, func(t *contextengine.Tenant, _ api.Principal) error {
 		doc, err := in.find(ctx, t)
@@ -231,10 +232,10 @@ func (h *Handler) getDocument(ctx context.Context, _ *mcp.CallToolRequest, in Ge
 		return err
 	})
 	if err != nil {
-		return nil, out, err
+		return "", out, err
 	}
 	text := fmt.Sprintf("--- %s (workspace %s, lines %d-%d of %d, id %s) ---\n%s", out.Path, out.Workspace, out.StartLine, out.EndLine, out.TotalLines, out.ID, out.Content)
-	return textResult(text), out, nil
+	return text, out, nil
 }
 
 // lines returns lines start to end (1-based, inclusive; 0: the first and
@@ -265,7 +266,7 @@ type WorkspacesOutput struct {
 	Workspaces []contextengine.Workspace `json:"workspaces"`
 }
 
-func (h *Handler) listWorkspaces(ctx context.Context, _ *mcp.CallToolRequest, _ struct{}) (*mcp.CallToolResult, WorkspacesOutput, error) {
+func (h *Handler) listWorkspaces(ctx context.Context, _ struct{}) (string, WorkspacesOutput, error) {
 	var out WorkspacesOutput
 	err := h.withTenant(ctx, api.ScopeRead, func(t *contextengine.Tenant, _ api.Principal) error {
 		var err error
@@ -273,14 +274,14 @@ func (h *Handler) listWorkspaces(ctx context.Context, _ *mcp.CallToolRequest, _ 
 		return err
 	})
 	if err != nil {
-		return nil, out, err
+		return "", out, err
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d workspaces:\n", len(out.Workspaces))
 	for _, ws := range out.Workspaces {
 		fmt.Fprintf(&b, "- %s: %d documents, %d tokens\n", ws.Name, ws.Documents, ws.Tokens)
 	}
-	return textResult(b.String()), out, nil
+	return b.String(), out, nil
 }
 
 // AddDocumentInput are the arguments of add_document.
@@ -300,7 +301,7 @@ type AddDocumentOutput struct {
 	Status    string `json:"status" jsonschema:"created, updated or unchanged"`
 }
 
-func (h *Handler) addDocument(ctx context.Context, _ *mcp.CallToolRequest, in AddDocumentInput) (*mcp.CallToolResult, AddDocumentOutput, error) {
+func (h *Handler) addDocument(ctx context.Context, in AddDocumentInput) (string, AddDocumentOutput, error) {
 	var out AddDocumentOutput
 	err := h.withTenant(ctx, api.ScopeWrite, func(t *contextengine.Tenant, _ api.Principal) error {
 		res, err := t.Add(ctx, contextengine.NewDocument{Workspace: in.Workspace, Path: in.Path, Language: in.Language, Metadata: in.Metadata, Content: in.Content})
@@ -311,9 +312,9 @@ func (h *Handler) addDocument(ctx context.Context, _ *mcp.CallToolRequest, in Ad
 		return nil
 	})
 	if err != nil {
-		return nil, out, err
+		return "", out, err
 	}
-	return textResult(fmt.Sprintf("%s %s in workspace %s (id %s).", out.Status, out.Path, out.Workspace, out.ID)), out, nil
+	return fmt.Sprintf("%s %s in workspace %s (id %s).", out.Status, out.Path, out.Workspace, out.ID), out, nil
 }
 
 // DeleteDocumentOutput is the deleted document.
@@ -323,7 +324,7 @@ type DeleteDocumentOutput struct {
 	Workspace string `json:"workspace"`
 }
 
-func (h *Handler) deleteDocument(ctx context.Context, _ *mcp.CallToolRequest, in DocumentRef) (*mcp.CallToolResult, DeleteDocumentOutput, error) {
+func (h *Handler) deleteDocument(ctx context.Context, in DocumentRef) (string, DeleteDocumentOutput, error) {
 	var out DeleteDocumentOutput
 	err := h.withTenant(ctx, api.ScopeWrite, func(t *contextengine.Tenant, p api.Principal) error {
 		doc, err := in.find(ctx, t)
@@ -338,9 +339,9 @@ func (h *Handler) deleteDocument(ctx context.Context, _ *mcp.CallToolRequest, in
 		return nil
 	})
 	if err != nil {
-		return nil, out, err
+		return "", out, err
 	}
-	return textResult(fmt.Sprintf("deleted %s in workspace %s (id %s).", out.Path, out.Workspace, out.ID)), out, nil
+	return fmt.Sprintf("deleted %s in workspace %s (id %s).", out.Path, out.Workspace, out.ID), out, nil
 }
 
 // invalid is the error of bad arguments, as the REST API names them.
@@ -348,8 +349,38 @@ func invalid(msg string) error {
 	return &api.Error{Status: http.StatusUnprocessableEntity, Code: "invalid_request", Message: msg}
 }
 
-// textResult is a tool result whose text a model reads; the SDK adds the
-// structured content.
-func textResult(text string) *mcp.CallToolResult {
-	return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: text}}}
+// addTool registers a tool whose arguments decode into In as REST request
+// bodies do, and whose result is the text a model reads and the same data
+// as structured content, both from fn. Its schemas are In's and Out's.
+// The SDK's typed tools would validate the output against its schema,
+// which costs an MCP call more than its REST call.
+func addTool[In, Out any](srv *mcp.Server, tool *mcp.Tool, fn func(context.Context, In) (string, Out, error)) {
+	tool.InputSchema, tool.OutputSchema = schemaFor[In](), schemaFor[Out]()
+	srv.AddTool(tool, func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		var in In
+		if err := api.DecodeObject(req.Params.Arguments, &in); err != nil {
+			return errorResult(api.ErrorFrom(err)), nil
+		}
+		text, out, err := fn(ctx, in)
+		if err != nil {
+			return errorResult(err), nil
+		}
+		return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: text}}, StructuredContent: out}, nil
+	})
+}
+
+// schemaFor is the JSON schema of T; the types of the tools have one.
+func schemaFor[T any]() *jsonschema.Schema {
+	s, err := jsonschema.For[T](nil)
+	if err != nil {
+		panic(fmt.Sprintf("schema of %T: %v", *new(T), err))
+	}
+	return s
+}
+
+// errorResult is the tool error of err, whose text its code starts.
+func errorResult(err error) *mcp.CallToolResult {
+	res := new(mcp.CallToolResult)
+	res.SetError(err)
+	return res
 }
