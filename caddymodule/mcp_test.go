@@ -2,6 +2,8 @@ package caddymodule
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -10,8 +12,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/caddyserver/caddy/v2/caddytest"
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/contextlite/cloud/tenancy"
@@ -593,5 +597,34 @@ func TestMCPReadmeConfigs(t *testing.T) {
 		}
 		wantToolOK(t, name, callTool(t, cs, "list_workspaces", nil), &struct{}{})
 		cs.Close()
+	}
+}
+
+// TestMCPJWT checks that a JWT caller uses the endpoint like a key does,
+// its deletes audited as a JWT's.
+func TestMCPJWT(t *testing.T) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwks := writeJWKS(t, key, "k1")
+	tc := startServer(t, t.TempDir(), roomyFreeTier+"\t\tjwt_issuer https://issuer.test/ {\n\t\t\tjwks_file "+jwks+"\n\t\t\taudience contextlite\n\t\t\ttenant_claim tenant\n\t\t}\n")
+	acme := signup(t, tc, "Acme")
+	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims{"iss": "https://issuer.test/", "aud": "contextlite", "sub": "user-1",
+		"tenant": "acme", "exp": time.Now().Add(time.Hour).Unix()})
+	tok.Header["kid"] = "k1"
+	token, err := tok.SignedString(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := mcpConnect(t, tc, acme.URL, &token, true, "")
+	var added struct{ ID string }
+	wantToolOK(t, "add_document", callTool(t, cs, "add_document", map[string]any{"path": "a.md", "content": "alpha beta"}), &added)
+	wantToolOK(t, "delete_document", callTool(t, cs, "delete_document", map[string]any{"id": added.ID}), &struct{}{})
+	events, err := sharedStates()[0].store.AuditEvents(context.Background(), acme.TenantID, 0, 100, nil)
+	if err != nil || !slices.ContainsFunc(events, func(e tenancy.AuditEvent) bool {
+		return e.Action == tenancy.AuditDocumentDelete && e.Target == added.ID && e.Actor == tenancy.ActorJWT
+	}) {
+		t.Fatalf("audit log has no JWT delete of %s: %+v, %v", added.ID, events, err)
 	}
 }

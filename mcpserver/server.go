@@ -43,9 +43,9 @@ type Handler struct {
 	Audit  api.AuditLog    // nil: nothing is recorded
 	Logger *slog.Logger    // nil: discard
 
-	once sync.Once
-	http http.Handler
-	log  *slog.Logger
+	once      sync.Once
+	transport http.Handler // the SDK's streamable HTTP handler
+	log       *slog.Logger
 }
 
 // requestKey is the context key of the HTTP request a call came in.
@@ -71,7 +71,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Stateless sessions run the calls of a request in its context.
-	h.http.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestKey{}, r)))
+	h.transport.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestKey{}, r)))
 }
 
 // checkRequest refuses, with the JSON errors of the REST API, the
@@ -99,7 +99,7 @@ func (h *Handler) init() {
 	h.addTools(srv)
 	srv.AddResourceTemplate(documentTemplate, h.readResource)
 	srv.AddReceivingMiddleware(h.perCaller)
-	h.http = mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, &mcp.StreamableHTTPOptions{
+	h.transport = mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, &mcp.StreamableHTTPOptions{
 		Stateless:    true,
 		JSONResponse: true,
 		// Every request carries its own credential in a header, which a
