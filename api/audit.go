@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"encoding/base64"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -29,16 +28,7 @@ func (h *Handler) audit(r *http.Request, p Principal, action, target string) {
 	if h.Audit == nil {
 		return
 	}
-	actor := p.KeyID
-	if actor == "" {
-		actor = tenancy.ActorJWT
-	}
-	ip, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		ip = r.RemoteAddr
-	}
-	e := tenancy.AuditEvent{TenantID: p.TenantID, Actor: actor, Action: action, Target: target,
-		IP: ip, UserAgent: r.UserAgent(), RequestID: RequestID(r.Context())}
+	e := NewAuditEvent(r, p, action, target)
 	// The change is made; record it even if the client has gone.
 	if err := h.Audit.AddAudit(context.WithoutCancel(r.Context()), e); err != nil {
 		h.log.ErrorContext(r.Context(), "audit event not recorded", "tenant", p.TenantID,

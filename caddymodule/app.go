@@ -30,6 +30,7 @@ import (
 	"github.com/contextlite/cloud/domains"
 	"github.com/contextlite/cloud/health"
 	"github.com/contextlite/cloud/jwtauth"
+	"github.com/contextlite/cloud/mcpserver"
 	"github.com/contextlite/cloud/metering"
 	"github.com/contextlite/cloud/tenancy"
 )
@@ -97,6 +98,7 @@ type App struct {
 	resolver *access.Resolver
 	service  *tenancy.Service
 	api      *api.Handler
+	mcp      *mcpserver.Handler
 	signup   *api.Signup
 	billing  *billing.Billing
 	webhook  http.Handler // POST /webhooks/stripe
@@ -200,6 +202,7 @@ func (a *App) wire(ctx caddy.Context) error {
 	a.service = &tenancy.Service{Store: store, Storage: engine, Hasher: hasher, Tiers: a.tiers, Now: time.Now}
 	a.api = &api.Handler{Engine: engine, Accounts: accounts{a.service, a.forget}, Tiers: a.tiers,
 		Meter: a.shared.meter, Plans: a.plans, Webhooks: store, Audit: store, AllowPrivateWebhooks: a.AllowPrivateWebhooks, Logger: ctx.Slogger()}
+	a.mcp = &mcpserver.Handler{Engine: engine, Meter: a.shared.meter, Plans: a.plans, Audit: store, Logger: ctx.Slogger()}
 	a.signup = &api.Signup{Service: a.service, Logger: ctx.Slogger()}
 	if isLocalhost(a.Domain) {
 		// Only the local CA certifies localhost names.

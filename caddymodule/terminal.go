@@ -15,6 +15,7 @@ import (
 // app's plain http.Handler each one serves:
 //
 //	contextlite_api             the tenant REST API v1 (after contextlite_auth)
+//	contextlite_mcp             the tenant MCP endpoint (after contextlite_auth)
 //	contextlite_signup          POST /signup on the apex domain
 //	contextlite_health          GET /health on the apex domain
 //	contextlite_operator        the operator API, /admin/v1, for the admin token
@@ -22,6 +23,7 @@ import (
 //	contextlite_openapi         GET /api/v1/openapi.json, without credential
 var terminals = map[string]func(*App) http.Handler{
 	"contextlite_api":            func(a *App) http.Handler { return a.api },
+	"contextlite_mcp":            func(a *App) http.Handler { return a.mcp },
 	"contextlite_signup":         func(a *App) http.Handler { return a.signup },
 	"contextlite_health":         func(a *App) http.Handler { return a.health },
 	"contextlite_operator":       func(a *App) http.Handler { return a.operator },

@@ -1,6 +1,7 @@
 package contextengine
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -606,6 +607,21 @@ func (t *Tenant) Get(ctx context.Context, id string) (*Document, error) {
 			return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
 		}
 		return nil, fmt.Errorf("get document: %w", err)
+	}
+	return &d, nil
+}
+
+// GetByPath returns the document at path in workspace (empty: the
+// default workspace) with its content.
+func (t *Tenant) GetByPath(ctx context.Context, workspace, path string) (*Document, error) {
+	workspace = cmp.Or(workspace, DefaultWorkspace)
+	row := t.db.r.QueryRowContext(ctx, `SELECT `+docColumns+`, d.content FROM documents d JOIN workspaces w ON w.id = d.workspace_id WHERE w.name = ? AND d.path = ?`, workspace, path)
+	var d Document
+	if err := scanDocument(row, &d, &d.Content); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, fmt.Errorf("%w: %s in workspace %s", ErrNotFound, path, workspace)
+		}
+		return nil, fmt.Errorf("get document by path: %w", err)
 	}
 	return &d, nil
 }

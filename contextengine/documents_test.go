@@ -211,3 +211,21 @@ func TestWorkspaces(t *testing.T) {
 		t.Fatalf("workspaces = %+v, %v", ws, err)
 	}
 }
+
+func TestGetByPath(t *testing.T) {
+	tn := newTestTenant(t)
+	ctx := context.Background()
+	if err := tn.CreateWorkspace(ctx, "docs"); err != nil {
+		t.Fatal(err)
+	}
+	mustAdd(t, tn, NewDocument{Path: "a.md", Content: "default copy"}, NewDocument{Workspace: "docs", Path: "a.md", Content: "docs copy"})
+	for ws, want := range map[string]string{"": "default copy", DefaultWorkspace: "default copy", "docs": "docs copy"} {
+		got, err := tn.GetByPath(ctx, ws, "a.md")
+		if err != nil || got.Content != want || got.Path != "a.md" {
+			t.Fatalf("GetByPath(%q) = %+v, %v; want %q", ws, got, err, want)
+		}
+	}
+	if _, err := tn.GetByPath(ctx, "docs", "b.md"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("GetByPath(missing) = %v, want ErrNotFound", err)
+	}
+}
