@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -23,20 +22,8 @@ const roomyFreeTier = "\t\ttier free {\n\t\t\trate_per_second 1000\n\t\t\tburst 
 // response with its body read.
 func keyedCall(t *testing.T, tc *caddytest.Tester, method, url, apiKey, idemKey, body string) (*http.Response, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-API-Key", apiKey)
-	req.Header.Set("Idempotency-Key", idemKey)
-	resp, err := tc.Client.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	return resp, data
+	return requestWith(t, tc, method, url, body,
+		map[string]string{"Content-Type": "application/json", "X-API-Key": apiKey, "Idempotency-Key": idemKey})
 }
 
 // listLen returns how many items the list at url holds: its "data", or
