@@ -95,6 +95,30 @@ func tenantDSN(eng *engineConfig, id string) string {
 	return "file:" + (&url.URL{Path: tenantPath(eng.dataDir, id)}).EscapedPath() + "?mode=rw&" + pragmas
 }
 
+// pageSize is the page size of new tenant databases. A document of a few
+// KB fills a 4 KB page alone, half empty, so a write wrote twice the pages
+// it needed; 8 KB pages hold several. Measured on 2 KB Go sources: bulk
+// ingest 1.22x of 4 KB pages' and assemble unchanged at 100k documents;
+// 16 KB pages ingest as fast but assemble with a slower p95. Tenants made
+// before keep their page size (only a VACUUM changes it).
+const pageSize = 8192
+
+// initFile gives the new, empty database file of tenant id its page size
+// and WAL mode, which the DSN's pragmas would set in the other order.
+func initFile(ctx context.Context, eng *engineConfig, id string) error {
+	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: tenantPath(eng.dataDir, id)}).EscapedPath()+"?mode=rw")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	for _, pragma := range []string{fmt.Sprintf("PRAGMA page_size = %d", pageSize), "PRAGMA journal_mode = WAL"} {
+		if _, err := db.ExecContext(ctx, pragma); err != nil {
+			return fmt.Errorf("new tenant database: %w", err)
+		}
+	}
+	return nil
+}
+
 // shrinkMemory frees the page cache of an idle connection of db: the
 // writer's, filled by counting totals, would otherwise stay allocated until
 // the next write.

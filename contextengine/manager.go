@@ -181,6 +181,10 @@ func (m *Manager) Create(ctx context.Context, id string) error {
 		return fmt.Errorf("create tenant %s: %w", id, err)
 	}
 	f.Close()
+	if err := initFile(ctx, m.eng, id); err != nil {
+		os.RemoveAll(filepath.Dir(file))
+		return fmt.Errorf("create tenant %s: %w", id, err)
+	}
 	db, err := openTenantDB(ctx, m.eng, id, m.cacheFor(id))
 	if err != nil {
 		os.RemoveAll(filepath.Dir(file))
