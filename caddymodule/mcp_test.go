@@ -464,16 +464,24 @@ func TestMCPBadRequestsAreJSON(t *testing.T) {
 	tc := startServer(t, t.TempDir(), roomyFreeTier)
 	acme := signup(t, tc, "Acme")
 	for _, c := range []struct {
-		name, method, key, contentType string
-		status                         int
-		code                           string
+		name, method, key, contentType, accept string
+		status                                 int
+		code                                   string
 	}{
-		{"no key", "POST", "", "application/json", http.StatusUnauthorized, "missing_credentials"},
-		{"GET", "GET", acme.APIKey, "", http.StatusMethodNotAllowed, "method_not_allowed"},
-		{"form body", "POST", acme.APIKey, "application/x-www-form-urlencoded", http.StatusUnsupportedMediaType, "unsupported_media_type"},
+		{"no key", "POST", "", "application/json", "", http.StatusUnauthorized, "missing_credentials"},
+		{"GET", "GET", acme.APIKey, "", "", http.StatusMethodNotAllowed, "method_not_allowed"},
+		{"form body", "POST", acme.APIKey, "application/x-www-form-urlencoded", "", http.StatusUnsupportedMediaType, "unsupported_media_type"},
+		{"JSON only", "POST", acme.APIKey, "application/json", "application/json", http.StatusNotAcceptable, "not_acceptable"},
+		{"no Accept", "POST", acme.APIKey, "application/json", "-", http.StatusNotAcceptable, "not_acceptable"},
 	} {
 		req, _ := http.NewRequest(c.method, acme.URL+"/mcp", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`))
-		req.Header.Set("Accept", "application/json, text/event-stream")
+		switch c.accept {
+		case "":
+			req.Header.Set("Accept", "application/json, text/event-stream")
+		case "-":
+		default:
+			req.Header.Set("Accept", c.accept)
+		}
 		if c.contentType != "" {
 			req.Header.Set("Content-Type", c.contentType)
 		}

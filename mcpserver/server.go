@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"strings"
 	"sync"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -86,7 +87,27 @@ func checkRequest(r *http.Request) *api.Error {
 		return &api.Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type",
 			Message: "send JSON-RPC messages as application/json"}
 	}
+	if !accepts(r.Header.Values("Accept"), "application/json") || !accepts(r.Header.Values("Accept"), "text/event-stream") {
+		return &api.Error{Status: http.StatusNotAcceptable, Code: "not_acceptable",
+			Message: "Accept must name both application/json and text/event-stream, as streamable HTTP requires"}
+	}
 	return nil
+}
+
+// accepts reports whether the Accept header values admit media type mt
+// (as "type/sub", "type/*" or "*/*"), as the SDK matches them.
+func accepts(values []string, mt string) bool {
+	kind, _, _ := strings.Cut(mt, "/")
+	for _, v := range values {
+		for _, raw := range strings.Split(v, ",") {
+			base, _, _ := strings.Cut(raw, ";")
+			switch strings.ToLower(strings.TrimSpace(base)) {
+			case mt, kind + "/*", "*/*":
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (h *Handler) init() {
