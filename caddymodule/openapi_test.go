@@ -289,6 +289,16 @@ func driveAPI(t *testing.T, tc *caddytest.Tester) {
 	call(t, tc, "DELETE", base+"/domains/docs.specco.test", key, nil, http.StatusNoContent, nil)
 	call(t, tc, "DELETE", base+"/domains/docs.specco.test", key, nil, http.StatusNotFound, nil)
 
+	// Single sign-on (the enterprise tier may set it).
+	idp := startIdP(t)
+	sso := map[string]string{"issuer": idp.URL, "client_id": "console", "client_secret": "s3cret"}
+	call(t, tc, "GET", base+"/sso", key, nil, http.StatusNotFound, nil)
+	call(t, tc, "PUT", base+"/sso", key, sso, http.StatusOK, nil)
+	call(t, tc, "PUT", base+"/sso", key, map[string]string{"issuer": "http://idp.example.com", "client_id": "c", "client_secret": "s"}, http.StatusUnprocessableEntity, nil)
+	call(t, tc, "GET", base+"/sso", key, nil, http.StatusOK, nil)
+	call(t, tc, "DELETE", base+"/sso", key, nil, http.StatusNoContent, nil)
+	call(t, tc, "DELETE", base+"/sso", key, nil, http.StatusNotFound, nil)
+
 	// Audit log, tenant, billing (off in the tests).
 	call(t, tc, "GET", base+"/audit?limit=2", key, nil, http.StatusOK, nil)
 	call(t, tc, "GET", base+"/audit?cursor=garbage", key, nil, http.StatusUnprocessableEntity, nil)
