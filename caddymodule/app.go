@@ -193,7 +193,7 @@ func (a *App) wire(ctx caddy.Context) error {
 	hasher := tenancy.Hasher{Pepper: []byte(a.KeyPepper)}
 	a.keys = tenancy.NewAuthenticator(store, hasher, tenancy.AuthOptions{})
 	a.tenants = access.CacheTenants(store, tenantCacheTTL)
-	providers := sso.NewProviders(nil, sso.DefaultProviderTTL)
+	providers := sso.NewProviders(a.AllowPrivateWebhooks, sso.DefaultProviderTTL)
 	a.sso = sso.NewVerifier(store, providers, tenantCacheTTL)
 	a.resolver = &access.Resolver{Domain: a.Domain, Keys: a.keys, Tenants: a.tenants, Domains: store, SSO: a.sso, Tiers: a.tiers}
 	if len(a.JWTIssuers) > 0 {

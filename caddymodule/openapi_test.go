@@ -143,6 +143,7 @@ func (c *specChecker) RoundTrip(req *http.Request) (*http.Response, error) {
 // for a route the document lacks or the test never called.
 func TestOpenAPI(t *testing.T) {
 	t.Setenv("CONTEXTLITE_ADMIN_TOKEN", "op-secret-token")
+	t.Setenv("CONTEXTLITE_WEBHOOKS_ALLOW_PRIVATE", "true") // the SSO issuer is on loopback
 	tc := startServer(t, t.TempDir(), "")
 
 	// Served without a credential, and the same as the embedded document.

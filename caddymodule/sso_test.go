@@ -55,6 +55,7 @@ func (p testIdP) tokenWith(t *testing.T, key *rsa.PrivateKey, aud string, exp ti
 
 func TestEnterpriseSSO(t *testing.T) {
 	t.Setenv("CONTEXTLITE_ADMIN_TOKEN", "op-token")
+	t.Setenv("CONTEXTLITE_WEBHOOKS_ALLOW_PRIVATE", "true") // the IdP is on loopback
 	tc := startServer(t, t.TempDir(), "")
 	setTier := func(id, tier string) {
 		t.Helper()

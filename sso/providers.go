@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+
+	"github.com/contextlite/cloud/notify"
 )
 
 // providersMax bounds the cached providers; a full cache starts afresh.
@@ -39,11 +41,13 @@ type cachedProvider struct {
 }
 
 // NewProviders returns a cache of providers kept for ttl (<= 0:
-// DefaultProviderTTL), fetched with client (nil: one with a 10 s timeout).
-func NewProviders(client *http.Client, ttl time.Duration) *Providers {
-	if client == nil {
-		client = &http.Client{Timeout: discoveryTimeout}
-	}
+// DefaultProviderTTL). Discovery documents and JWKS are fetched without
+// following redirects, within 10 s, and, unless allowPrivate (for
+// development and tests), never from loopback, private or other internal
+// addresses, so a tenant's issuer cannot make the service probe its own
+// network.
+func NewProviders(allowPrivate bool, ttl time.Duration) *Providers {
+	client := notify.NewClient(allowPrivate, discoveryTimeout)
 	if ttl <= 0 {
 		ttl = DefaultProviderTTL
 	}

@@ -101,7 +101,7 @@ func TestServiceSet(t *testing.T) {
 	p := startIdP(t)
 	store, ts := newStore(t, "enterprise", "pro")
 	changes := 0
-	svc := &Service{Store: store, Providers: NewProviders(nil, 0), Changed: func() { changes++ }}
+	svc := &Service{Store: store, Providers: NewProviders(true, 0), Changed: func() { changes++ }}
 	ctx := context.Background()
 	good := tenancy.SSOConfig{Issuer: p.url, ClientID: "app", ClientSecret: "sec"}
 	cases := []struct {
@@ -147,7 +147,7 @@ func TestVerifier(t *testing.T) {
 	p := startIdP(t)
 	store, ts := newStore(t, "enterprise", "enterprise")
 	ctx := context.Background()
-	ps := NewProviders(nil, time.Hour)
+	ps := NewProviders(true, time.Hour)
 	svc := &Service{Store: store, Providers: ps}
 	v := NewVerifier(store, ps, time.Hour)
 	svc.Changed = v.ForgetAll
@@ -195,7 +195,7 @@ func TestVerifier(t *testing.T) {
 
 func TestProvidersTTL(t *testing.T) {
 	p := startIdP(t)
-	ps := NewProviders(nil, time.Minute)
+	ps := NewProviders(true, time.Minute)
 	now := time.Now()
 	ps.now = func() time.Time { return now }
 	ctx := context.Background()
@@ -213,5 +213,16 @@ func TestProvidersTTL(t *testing.T) {
 	}
 	if n := p.discoveries.Load(); n != 2 {
 		t.Fatalf("discoveries after the TTL = %d, want 2", n)
+	}
+}
+
+// Without allowPrivate, an issuer on loopback is not fetched.
+func TestProvidersRefusePrivateAddresses(t *testing.T) {
+	p := startIdP(t)
+	if _, err := NewProviders(false, 0).Discover(context.Background(), p.url); !errors.Is(err, ErrDiscovery) {
+		t.Fatalf("loopback issuer without allowPrivate: %v", err)
+	}
+	if n := p.discoveries.Load(); n != 0 {
+		t.Fatalf("discoveries = %d, want 0", n)
 	}
 }
