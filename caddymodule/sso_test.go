@@ -4,8 +4,10 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -56,7 +58,8 @@ func (p testIdP) tokenWith(t *testing.T, key *rsa.PrivateKey, aud string, exp ti
 func TestEnterpriseSSO(t *testing.T) {
 	t.Setenv("CONTEXTLITE_ADMIN_TOKEN", "op-token")
 	t.Setenv("CONTEXTLITE_WEBHOOKS_ALLOW_PRIVATE", "true") // the IdP is on loopback
-	tc := startServer(t, t.TempDir(), "")
+	dataDir := t.TempDir()
+	tc := startServer(t, dataDir, "")
 	setTier := func(id, tier string) {
 		t.Helper()
 		if status, body := operatorCall(t, tc.Client, "PUT", "/admin/v1/tenants/"+id+"/tier", "op-token", `{"tier": "`+tier+`"}`); status != http.StatusOK {
@@ -128,8 +131,19 @@ func TestEnterpriseSSO(t *testing.T) {
 	// The IdP's tokens for the audience read the tenant's documents.
 	call(t, tc, "POST", base+"/documents", acme.APIKey, map[string]string{"path": "sso.md", "content": "single sign-on works"}, http.StatusCreated, nil)
 	good := idp.token(t, "contextlite-api", time.Hour)
-	if st, code := bearerCall(t, tc, base+"/documents", good); st != http.StatusOK {
-		t.Fatalf("good token: %d %s", st, code)
+	req, err := http.NewRequest("GET", base+"/documents", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+good)
+	resp, err = tc.Client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(data), `"sso.md"`) {
+		t.Fatalf("good token: %d %s", resp.StatusCode, data)
 	}
 	if st, _ := bearerCall(t, tc, testBase+"/api/v1/documents", good); st != http.StatusOK {
 		t.Fatalf("good token on the apex: %d", st)
@@ -164,6 +178,11 @@ func TestEnterpriseSSO(t *testing.T) {
 		t.Fatalf("token of a downgraded tenant: %d %s", st, code)
 	}
 	setTier(acme.TenantID, "enterprise")
+
+	// The client secret is in no log.
+	if log, err := os.ReadFile(accessLogPath(dataDir)); err != nil || strings.Contains(string(log), "s3cret") {
+		t.Fatalf("access log: %v, or it holds the client secret", err)
+	}
 
 	// DELETE stops acceptance at once.
 	call(t, tc, "DELETE", base+"/sso", acme.APIKey, nil, http.StatusNoContent, nil)
