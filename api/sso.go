@@ -102,7 +102,7 @@ func ssoError(err error) error {
 	case errors.Is(err, sso.ErrNotEligible):
 		return &Error{http.StatusForbidden, "upgrade_required", err.Error()}
 	case errors.Is(err, sso.ErrInvalidIssuer):
-		return &Error{http.StatusUnprocessableEntity, "invalid_issuer", "issuer: " + err.Error()}
+		return &Error{http.StatusUnprocessableEntity, "invalid_issuer", err.Error()}
 	case errors.Is(err, sso.ErrDiscovery):
 		return &Error{http.StatusUnprocessableEntity, "issuer_unreachable", err.Error()}
 	case errors.Is(err, sso.ErrIssuerMismatch):
