@@ -14,6 +14,7 @@ import (
 	"github.com/contextlite/cloud/api"
 	"github.com/contextlite/cloud/domains"
 	"github.com/contextlite/cloud/jwtauth"
+	"github.com/contextlite/cloud/sso"
 	"github.com/contextlite/cloud/tenancy"
 )
 
@@ -47,7 +48,14 @@ type Resolver struct {
 	Tokens  TokenVerifier    // JWTs; nil refuses them
 	Tenants TenantFinder     // for JWT tenant claims
 	Domains DomainFinder     // tenants' own domains; nil: none
+	SSO     SSOVerifier      // enterprise tenants' own issuers; nil: none
 	Tiers   tenancy.Tiers
+}
+
+// SSOVerifier checks JWTs of the issuers tenants configure for single
+// sign-on; see sso.Verifier.
+type SSOVerifier interface {
+	Verify(ctx context.Context, token string) ([]tenancy.SSOConfig, error)
 }
 
 // DomainFinder finds the claim on a custom domain.
@@ -69,7 +77,7 @@ func (r *Resolver) Resolve(ctx context.Context, req *http.Request) (Caller, erro
 	}
 	var c Caller
 	if isJWT {
-		c, err = r.fromToken(ctx, cred)
+		c, err = r.fromToken(ctx, cred, req.Host)
 	} else {
 		c, err = r.fromKey(ctx, cred)
 	}
@@ -133,11 +141,19 @@ func (r *Resolver) fromKey(ctx context.Context, plaintext string) (Caller, error
 	return Caller{Tenant: tenant, Principal: api.Principal{KeyID: key.ID, Scopes: key.Scopes}}, nil
 }
 
-func (r *Resolver) fromToken(ctx context.Context, token string) (Caller, error) {
-	if r.Tokens == nil {
+// fromToken resolves a JWT: of an issuer configured for the service (its
+// tenant claim names the tenant), else of a tenant's single sign-on.
+func (r *Resolver) fromToken(ctx context.Context, token, host string) (Caller, error) {
+	if r.Tokens == nil && r.SSO == nil {
 		return Caller{}, unauthorized("invalid_credentials", "bearer tokens are not accepted here")
 	}
+	if r.Tokens == nil {
+		return r.fromSSO(ctx, token, host)
+	}
 	claims, err := r.Tokens.Verify(ctx, token)
+	if r.SSO != nil && errors.Is(err, jwtauth.ErrUnknownIssuer) {
+		return r.fromSSO(ctx, token, host)
+	}
 	if errors.Is(err, jwtauth.ErrInvalidToken) {
 		return Caller{}, unauthorized("invalid_token", err.Error())
 	}
@@ -149,6 +165,70 @@ func (r *Resolver) fromToken(ctx context.Context, token string) (Caller, error) 
 		return Caller{}, err
 	}
 	return Caller{Tenant: tenant, Principal: api.Principal{Scopes: jwtScopes}}, nil
+}
+
+// fromSSO resolves a JWT of a tenant's single sign-on: the tenant is the
+// one whose configuration names the token's issuer and audience. When
+// several do, the host must name one of them. The caller may read and
+// write, not administer.
+func (r *Resolver) fromSSO(ctx context.Context, token, host string) (Caller, error) {
+	cs, err := r.SSO.Verify(ctx, token)
+	if errors.Is(err, jwtauth.ErrInvalidToken) {
+		return Caller{}, unauthorized("invalid_token", err.Error())
+	}
+	if err != nil {
+		return Caller{}, err
+	}
+	tenant, err := r.ssoTenant(ctx, cs, host)
+	if err != nil {
+		return Caller{}, err
+	}
+	if !sso.Eligible(tenant.Tier) {
+		return Caller{}, &api.Error{Status: http.StatusForbidden, Code: "upgrade_required",
+			Message: "single sign-on needs the " + sso.Tier + " tier"}
+	}
+	return Caller{Tenant: tenant, Principal: api.Principal{Scopes: jwtScopes}}, nil
+}
+
+// ssoTenant picks the tenant of configurations cs: the only one, or the
+// one host names.
+func (r *Resolver) ssoTenant(ctx context.Context, cs []tenancy.SSOConfig, host string) (tenancy.Tenant, error) {
+	ts := make([]tenancy.Tenant, 0, len(cs))
+	for _, c := range cs {
+		t, err := r.Tenants.Tenant(ctx, c.TenantID)
+		if errors.Is(err, tenancy.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return tenancy.Tenant{}, err
+		}
+		ts = append(ts, t)
+	}
+	if len(ts) == 1 {
+		return ts[0], nil
+	}
+	for _, t := range ts {
+		if r.hostOf(ctx, host, t) {
+			return t, nil
+		}
+	}
+	if len(ts) == 0 {
+		return tenancy.Tenant{}, unauthorized("invalid_token", "the token names no known tenant")
+	}
+	return tenancy.Tenant{}, unauthorized("invalid_token",
+		"several tenants accept tokens of this issuer and audience; call your tenant's own host")
+}
+
+// hostOf reports whether host is t's subdomain or verified custom domain.
+func (r *Resolver) hostOf(ctx context.Context, host string, t tenancy.Tenant) bool {
+	if sub := r.Subdomain(host); sub != "" {
+		return sub == t.Slug
+	}
+	if r.Domains == nil {
+		return false
+	}
+	d, err := r.Domains.Domain(ctx, normalizeHost(host))
+	return err == nil && d.TenantID == t.ID && d.Verified()
 }
 
 // tenantFor finds the tenant a token's claim names, by id or by slug.

@@ -27,6 +27,7 @@ type Handler struct {
 	Webhooks Webhooks        // where usage notices go
 	Billing  Billing         // Stripe; nil when billing is off
 	Domains  Domains         // tenants' own domains; nil: off
+	SSO      SSO             // enterprise single sign-on; nil: off
 	Audit    AuditLog        // tenants' audit logs; nil: nothing is recorded
 	// AllowPrivateWebhooks accepts webhook URLs on loopback and private
 	// addresses, and plain http; for development and tests.

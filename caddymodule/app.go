@@ -32,6 +32,7 @@ import (
 	"github.com/contextlite/cloud/jwtauth"
 	"github.com/contextlite/cloud/mcpserver"
 	"github.com/contextlite/cloud/metering"
+	"github.com/contextlite/cloud/sso"
 	"github.com/contextlite/cloud/tenancy"
 )
 
@@ -95,6 +96,7 @@ type App struct {
 	plans    metering.Plans
 	keys     *tenancy.Authenticator
 	tenants  *access.TenantCache // JWT callers' and certificate checks' tenants
+	sso      *sso.Verifier       // tenants' single sign-on tokens
 	resolver *access.Resolver
 	service  *tenancy.Service
 	api      *api.Handler
@@ -191,7 +193,9 @@ func (a *App) wire(ctx caddy.Context) error {
 	hasher := tenancy.Hasher{Pepper: []byte(a.KeyPepper)}
 	a.keys = tenancy.NewAuthenticator(store, hasher, tenancy.AuthOptions{})
 	a.tenants = access.CacheTenants(store, tenantCacheTTL)
-	a.resolver = &access.Resolver{Domain: a.Domain, Keys: a.keys, Tenants: a.tenants, Domains: store, Tiers: a.tiers}
+	providers := sso.NewProviders(a.AllowPrivateWebhooks, sso.DefaultProviderTTL)
+	a.sso = sso.NewVerifier(store, providers, tenantCacheTTL)
+	a.resolver = &access.Resolver{Domain: a.Domain, Keys: a.keys, Tenants: a.tenants, Domains: store, SSO: a.sso, Tiers: a.tiers}
 	if len(a.JWTIssuers) > 0 {
 		verifier, err := jwtauth.New(ctx, issuers(a.JWTIssuers))
 		if err != nil {
@@ -213,6 +217,7 @@ func (a *App) wire(ctx caddy.Context) error {
 	}
 	a.webhook = a.shared.metrics.countWebhooks(a.webhook)
 	a.api.Domains = &domains.Service{Store: store, Resolver: dnsResolver(a.DomainDNS), Apex: a.Domain}
+	a.api.SSO = &sso.Service{Store: store, Providers: providers, Changed: a.sso.ForgetAll}
 	a.health = a.newHealth()
 	a.operator = &api.Operator{Token: a.AdminToken, Store: auditingStore{forgettingStore{store, a.forget}, tenancy.ActorOperator},
 		Tiers: a.tiers, Logger: ctx.Slogger()}
@@ -278,6 +283,7 @@ func (a *App) forget(tenantID string) {
 func (a *App) forgetCaches() {
 	a.keys.ForgetAll()
 	a.tenants.ForgetAll()
+	a.sso.ForgetAll()
 }
 
 // accounts makes key and tenant changes take effect at once on this

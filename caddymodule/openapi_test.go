@@ -143,6 +143,7 @@ func (c *specChecker) RoundTrip(req *http.Request) (*http.Response, error) {
 // for a route the document lacks or the test never called.
 func TestOpenAPI(t *testing.T) {
 	t.Setenv("CONTEXTLITE_ADMIN_TOKEN", "op-secret-token")
+	t.Setenv("CONTEXTLITE_WEBHOOKS_ALLOW_PRIVATE", "true") // the SSO issuer is on loopback
 	tc := startServer(t, t.TempDir(), "")
 
 	// Served without a credential, and the same as the embedded document.
@@ -288,6 +289,16 @@ func driveAPI(t *testing.T, tc *caddytest.Tester) {
 	call(t, tc, "POST", base+"/domains/docs.specco.test/verify", key, nil, http.StatusUnprocessableEntity, nil)
 	call(t, tc, "DELETE", base+"/domains/docs.specco.test", key, nil, http.StatusNoContent, nil)
 	call(t, tc, "DELETE", base+"/domains/docs.specco.test", key, nil, http.StatusNotFound, nil)
+
+	// Single sign-on (the enterprise tier may set it).
+	idp := startIdP(t)
+	sso := map[string]string{"issuer": idp.URL, "client_id": "console", "client_secret": "s3cret"}
+	call(t, tc, "GET", base+"/sso", key, nil, http.StatusNotFound, nil)
+	call(t, tc, "PUT", base+"/sso", key, sso, http.StatusOK, nil)
+	call(t, tc, "PUT", base+"/sso", key, map[string]string{"issuer": "http://idp.example.com", "client_id": "c", "client_secret": "s"}, http.StatusUnprocessableEntity, nil)
+	call(t, tc, "GET", base+"/sso", key, nil, http.StatusOK, nil)
+	call(t, tc, "DELETE", base+"/sso", key, nil, http.StatusNoContent, nil)
+	call(t, tc, "DELETE", base+"/sso", key, nil, http.StatusNotFound, nil)
 
 	// Audit log, tenant, billing (off in the tests).
 	call(t, tc, "GET", base+"/audit?limit=2", key, nil, http.StatusOK, nil)

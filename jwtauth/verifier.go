@@ -16,6 +16,10 @@ import (
 // ErrInvalidToken is wrapped by every error Verify returns for a bad token.
 var ErrInvalidToken = errors.New("invalid token")
 
+// ErrUnknownIssuer is wrapped, with ErrInvalidToken, by the error Verify
+// returns for a token of an issuer it does not trust.
+var ErrUnknownIssuer = errors.New("unknown issuer")
+
 // Claims are the verified facts the service uses.
 type Claims struct {
 	Issuer    string
@@ -96,7 +100,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Claims, error) {
 	}
 	iss, ok := v.issuers[name]
 	if !ok {
-		return Claims{}, invalid("unknown issuer")
+		return Claims{}, fmt.Errorf("%w: %w", ErrInvalidToken, ErrUnknownIssuer)
 	}
 	if !slices.Contains(iss.cfg.Algorithms, unverified.Method.Alg()) {
 		return Claims{}, invalid("algorithm not allowed")

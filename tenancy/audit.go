@@ -26,6 +26,7 @@ const (
 	AuditTenantDelete         = "tenant.delete"
 	AuditSettingsNotification = "settings.notifications"
 	AuditSettingsDomain       = "settings.domains"
+	AuditSettingsSSO          = "settings.sso"
 	AuditDocumentDelete       = "document.delete"
 )
 
@@ -51,7 +52,7 @@ type AuditEvent struct {
 // basicAuditActions are the actions the pro tier sees.
 var basicAuditActions = []string{
 	AuditKeyCreate, AuditKeyRevoke, AuditKeyRotate, AuditTierChange,
-	AuditWorkspaceDelete, AuditTenantDelete, AuditSettingsNotification, AuditSettingsDomain,
+	AuditWorkspaceDelete, AuditTenantDelete, AuditSettingsNotification, AuditSettingsDomain, AuditSettingsSSO,
 }
 
 // AuditActions returns the actions a tenant of tier may read: nil and false

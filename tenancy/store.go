@@ -146,6 +146,16 @@ type Store interface {
 	// DeleteDomain removes a tenant's domain; ErrNotFound if it has none such.
 	DeleteDomain(ctx context.Context, tenantID, name string) error
 
+	// SetSSO creates or replaces a tenant's single sign-on; ErrNotFound if there is no such tenant.
+	// A zero UpdatedAt is set to now.
+	SetSSO(ctx context.Context, c SSOConfig) error
+	// SSO returns a tenant's single sign-on; ErrNotFound if it has none.
+	SSO(ctx context.Context, tenantID string) (SSOConfig, error)
+	// SSOByIssuer returns the enabled single sign-ons naming issuer, by tenant id; never nil.
+	SSOByIssuer(ctx context.Context, issuer string) ([]SSOConfig, error)
+	// DeleteSSO removes a tenant's single sign-on; ErrNotFound if it has none.
+	DeleteSSO(ctx context.Context, tenantID string) error
+
 	// Close releases the database.
 	Close() error
 }

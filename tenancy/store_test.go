@@ -635,3 +635,68 @@ func BenchmarkAddUsage(b *testing.B) {
 		})
 	}
 }
+
+func TestStoreSSO(t *testing.T) {
+	eachStore(t, func(t *testing.T, s Store) {
+		ctx := context.Background()
+		acme := mustTenant(t, s, "acme", t0)
+		globex := mustTenant(t, s, "globex", t0)
+		if _, err := s.SSO(ctx, acme.ID); !errors.Is(err, ErrNotFound) {
+			t.Errorf("SSO before any = %v, want ErrNotFound", err)
+		}
+		c := SSOConfig{TenantID: acme.ID, Issuer: "https://idp.test", ClientID: "cl", ClientSecret: "sec",
+			Audience: "cl", Enabled: true, UpdatedAt: t0}
+		if err := s.SetSSO(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.SSO(ctx, acme.ID); err != nil || !reflect.DeepEqual(got, c) {
+			t.Errorf("SSO = %+v, %v; want %+v", got, err, c)
+		}
+		c2 := SSOConfig{TenantID: acme.ID, Issuer: "https://idp2.test", ClientID: "cl2", ClientSecret: "sec2",
+			Audience: "api", Enabled: true, UpdatedAt: t0.Add(time.Hour)}
+		if err := s.SetSSO(ctx, c2); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.SSO(ctx, acme.ID); err != nil || !reflect.DeepEqual(got, c2) {
+			t.Errorf("SSO after replacing = %+v, %v; want %+v", got, err, c2)
+		}
+		// Two tenants may trust one issuer; a disabled one is not listed.
+		g := SSOConfig{TenantID: globex.ID, Issuer: "https://idp2.test", ClientID: "g", ClientSecret: "s", Audience: "g", UpdatedAt: t0}
+		if err := s.SetSSO(ctx, g); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.SSOByIssuer(ctx, "https://idp2.test"); err != nil || len(got) != 1 || !reflect.DeepEqual(got[0], c2) {
+			t.Errorf("SSOByIssuer = %+v, %v; want only acme's", got, err)
+		}
+		g.Enabled = true
+		if err := s.SetSSO(ctx, g); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.SSOByIssuer(ctx, "https://idp2.test"); err != nil || len(got) != 2 {
+			t.Errorf("SSOByIssuer with both enabled = %+v, %v", got, err)
+		}
+		if got, err := s.SSOByIssuer(ctx, "https://idp.test"); err != nil || got == nil || len(got) != 0 {
+			t.Errorf("SSOByIssuer of a replaced issuer = %#v, %v; want empty", got, err)
+		}
+		if err := s.SetSSO(ctx, SSOConfig{TenantID: NewTenantID(), Issuer: "https://x.test"}); !errors.Is(err, ErrNotFound) {
+			t.Errorf("SetSSO of nobody = %v, want ErrNotFound", err)
+		}
+		if err := s.DeleteSSO(ctx, acme.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DeleteSSO(ctx, acme.ID); !errors.Is(err, ErrNotFound) {
+			t.Errorf("DeleteSSO twice = %v, want ErrNotFound", err)
+		}
+		if _, err := s.SSO(ctx, acme.ID); !errors.Is(err, ErrNotFound) {
+			t.Errorf("SSO after delete = %v, want ErrNotFound", err)
+		}
+
+		// The configuration goes with its tenant.
+		if err := s.(tenantDeleter).DeleteTenant(ctx, globex.ID); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.SSOByIssuer(ctx, "https://idp2.test"); err != nil || len(got) != 0 {
+			t.Errorf("SSOByIssuer after the tenant is deleted = %+v, %v", got, err)
+		}
+	})
+}

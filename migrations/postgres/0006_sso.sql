@@ -1,0 +1,14 @@
+-- Enterprise tenants' OpenID Connect single sign-on: JWTs whose iss is
+-- issuer and whose aud holds audience are accepted for the tenant.
+-- client_secret is kept readable (the console's login exchanges codes
+-- with it), like webhook secrets; the API never returns it.
+CREATE TABLE tenant_sso (
+	tenant_id     text PRIMARY KEY REFERENCES tenants (id) ON DELETE CASCADE,
+	issuer        text NOT NULL,
+	client_id     text NOT NULL,
+	client_secret text NOT NULL,
+	audience      text NOT NULL,
+	enabled       boolean NOT NULL,
+	updated_at    timestamptz NOT NULL
+);
+CREATE INDEX tenant_sso_issuer_idx ON tenant_sso (issuer);
