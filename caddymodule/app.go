@@ -25,6 +25,7 @@ import (
 
 	"github.com/contextlite/cloud/access"
 	"github.com/contextlite/cloud/api"
+	"github.com/contextlite/cloud/console"
 	"github.com/contextlite/cloud/backup"
 	"github.com/contextlite/cloud/billing"
 	"github.com/contextlite/cloud/domains"
@@ -100,6 +101,7 @@ type App struct {
 	api      *api.Handler
 	mcp      *mcpserver.Handler
 	signup   *api.Signup
+	console  *console.Console
 	billing  *billing.Billing
 	webhook  http.Handler // POST /webhooks/stripe
 	health   *health.Handler
@@ -214,6 +216,12 @@ func (a *App) wire(ctx caddy.Context) error {
 	a.webhook = a.shared.metrics.countWebhooks(a.webhook)
 	a.api.Domains = &domains.Service{Store: store, Resolver: dnsResolver(a.DomainDNS), Apex: a.Domain}
 	a.health = a.newHealth()
+	var err error
+	a.console, err = console.New(console.Config{Signups: a.signup, Callers: a.resolver, API: a.api,
+		Store: store, Hasher: hasher, Logger: ctx.Slogger()})
+	if err != nil {
+		return err
+	}
 	a.operator = &api.Operator{Token: a.AdminToken, Store: auditingStore{forgettingStore{store, a.forget}, tenancy.ActorOperator},
 		Tiers: a.tiers, Logger: ctx.Slogger()}
 	return nil

@@ -66,7 +66,7 @@ func testConfig(t *testing.T, dataDir, dsn, extra string, edits ...string) strin
 	}
 	for k, v := range map[string]string{
 		"CONTEXTLITE_ADMIN": testAdminAddr, "CONTEXTLITE_DATA": dataDir, "CONTEXTLITE_DOMAIN": "localhost",
-		"CONTEXTLITE_HTTP_PORT": testHTTPPort, "CONTEXTLITE_HTTPS_PORT": testHTTPSPort, "CONTEXTLITE_SIGNUPS_PER_MINUTE": signupsPerMinute,
+		"CONTEXTLITE_HTTP_PORT": testHTTPPort, "CONTEXTLITE_HTTPS_PORT": testHTTPSPort, "CONTEXTLITE_SIGNUPS_PER_MINUTE": signupsPerMinute, "CONTEXTLITE_CONSOLE_BURST": "1000",
 		"CONTEXTLITE_DATABASE_URL": dsn, "CONTEXTLITE_IP_BURST": ipBurst, "CONTEXTLITE_IP_WINDOW": ipWindow, "CONTEXTLITE_USAGE_SHIP_INTERVAL": "100ms",
 		"CONTEXTLITE_ACCESS_LOG": "file " + accessLogPath(dataDir),
 	} {
