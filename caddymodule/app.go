@@ -25,9 +25,9 @@ import (
 
 	"github.com/contextlite/cloud/access"
 	"github.com/contextlite/cloud/api"
-	"github.com/contextlite/cloud/console"
 	"github.com/contextlite/cloud/backup"
 	"github.com/contextlite/cloud/billing"
+	"github.com/contextlite/cloud/console"
 	"github.com/contextlite/cloud/domains"
 	"github.com/contextlite/cloud/health"
 	"github.com/contextlite/cloud/jwtauth"
