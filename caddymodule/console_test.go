@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/caddyserver/caddy/v2/caddytest"
 
@@ -119,6 +120,9 @@ func checkPageSecurity(t *testing.T, req *http.Request, resp *http.Response, bod
 	if !strings.HasPrefix(h.Get("Content-Type"), "text/html") {
 		return
 	}
+	if len(body) > 100<<10 {
+		t.Errorf("%s %s: the page weighs %d bytes, more than 100 KB", req.Method, req.URL.Path, len(body))
+	}
 	for _, tag := range scriptTag.FindAllString(body, -1) {
 		if tag != `<script src="/console/static/copy.js" defer>` {
 			t.Errorf("%s %s: script tag %s", req.Method, req.URL.Path, tag)
@@ -139,7 +143,7 @@ func consoleFlow(t *testing.T, tc *caddytest.Tester) {
 	b := newBrowser(t, tc)
 	key := consoleSignup(t, b)
 	t.Run("login", func(t *testing.T) { consoleLogin(t, b, tc, key) })
-	t.Run("overview", func(t *testing.T) { consoleOverview(t, b) })
+	t.Run("overview", func(t *testing.T) { consoleOverview(t, b, tc, key) })
 	t.Run("keys", func(t *testing.T) { consoleKeys(t, b, tc, key) })
 	t.Run("csrf", func(t *testing.T) { consoleCSRF(t, b) })
 	t.Run("revoked key ends its sessions", func(t *testing.T) { consoleRevokedKey(t, tc, key) })
@@ -221,7 +225,7 @@ func mustURL(s string) *url.URL {
 	return u
 }
 
-func consoleOverview(t *testing.T, b *browser) {
+func consoleOverview(t *testing.T, b *browser, tc *caddytest.Tester, key string) {
 	resp, _ := b.get("/console/")
 	if resp.Header.Get("Location") != "/console/overview" {
 		t.Fatalf("GET /console/ with a session goes to %q", resp.Header.Get("Location"))
@@ -239,6 +243,22 @@ func consoleOverview(t *testing.T, b *browser) {
 	if resp, _ := b.get("/console/static/console.css"); resp.StatusCode != http.StatusOK {
 		t.Errorf("console.css = %d", resp.StatusCode)
 	}
+	call(t, tc, "POST", testBase+"/api/v1/context/assemble", key, map[string]any{"query": "anything", "max_tokens": 100}, http.StatusOK, nil)
+	waitForPage(t, b, "/console/overview", "Queries per day (total 1,")
+}
+
+// waitForPage polls path until its page contains want (usage reaches the
+// control plane in the background).
+func waitForPage(t *testing.T, b *browser, path, want string) {
+	t.Helper()
+	var body string
+	for range 100 {
+		if _, body = b.get(path); strings.Contains(body, want) {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("%s never showed %q: %s", path, want, body)
 }
 
 // createdAPIKey is a key made through the API.
