@@ -6,6 +6,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -383,4 +384,28 @@ func consoleLogout(t *testing.T, b *browser) {
 	}
 	resp, body = b.post("/console/keys", url.Values{"csrf": {csrf}, "scope": {"read"}})
 	expectStatus(t, "create a key after logout", resp, body, http.StatusUnauthorized)
+}
+
+// TestConsoleLoginRateLimited checks the per-IP zone of console logins.
+func TestConsoleLoginRateLimited(t *testing.T) {
+	consoleLogins = "2"
+	t.Cleanup(func() { consoleLogins = "1000" })
+	tc := startServer(t, t.TempDir(), "")
+	b := newBrowser(t, tc)
+	for i := range 2 {
+		resp, body := b.login("clc_live_not_a_key")
+		expectStatus(t, "login "+strconv.Itoa(i+1), resp, body, http.StatusUnauthorized)
+	}
+	form := url.Values{"csrf": {b.token("/console/login")}, "api_key": {"clc_live_not_a_key"}}
+	resp, err := b.c.PostForm(testBase+"/console/login", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("third login from one address = %d, Retry-After %q; want 429", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	if resp, _ := b.get("/console/login"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("the login page after the limit = %d; only attempts are limited", resp.StatusCode)
+	}
 }

@@ -124,8 +124,8 @@ func TestPerIPZonesStaySmall(t *testing.T) {
 			}
 		}
 	}
-	if len(zones) != 4 {
-		t.Fatalf("%d per-IP zones keyed on {client_ip}, want 4 (signup, console, operator, API)", len(zones))
+	if len(zones) != 5 {
+		t.Fatalf("%d per-IP zones keyed on {client_ip}, want 5 (signup, console, console login, operator, API)", len(zones))
 	}
 }
 

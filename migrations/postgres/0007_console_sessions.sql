@@ -13,3 +13,4 @@ CREATE TABLE console_sessions (
 	expires_at   timestamptz NOT NULL
 );
 CREATE INDEX console_sessions_tenant_idx ON console_sessions (tenant_id);
+CREATE INDEX console_sessions_expiry_idx ON console_sessions (expires_at);
