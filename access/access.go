@@ -21,6 +21,7 @@ import (
 // KeyAuthenticator checks API keys.
 type KeyAuthenticator interface {
 	Authenticate(ctx context.Context, plaintext string) (tenancy.APIKey, tenancy.Tenant, error)
+	AuthenticateHash(ctx context.Context, hash []byte) (tenancy.APIKey, tenancy.Tenant, error)
 }
 
 // TokenVerifier checks JWT bearer tokens.
@@ -88,6 +89,32 @@ func (r *Resolver) Resolve(ctx context.Context, req *http.Request) (Caller, erro
 		return Caller{}, &api.Error{Status: http.StatusForbidden, Code: "tenant_mismatch",
 			Message: "the credential belongs to another tenant than the subdomain names"}
 	}
+	return r.admit(c)
+}
+
+// ResolveKey authenticates an API key as Resolve does, without a request
+// (the console's login). Errors are *api.Error values.
+func (r *Resolver) ResolveKey(ctx context.Context, plaintext string) (Caller, error) {
+	c, err := r.fromKey(ctx, plaintext)
+	if err != nil {
+		return Caller{}, err
+	}
+	return r.admit(c)
+}
+
+// ResolveKeyHash is ResolveKey for the key whose hash is hash (the key
+// that opened a console session), with the same cache and rules.
+func (r *Resolver) ResolveKeyHash(ctx context.Context, hash []byte) (Caller, error) {
+	c, err := keyCaller(r.Keys.AuthenticateHash(ctx, hash))
+	if err != nil {
+		return Caller{}, err
+	}
+	return r.admit(c)
+}
+
+// admit completes c, authenticated, if its tenant may call: active, or
+// refused with why.
+func (r *Resolver) admit(c Caller) (Caller, error) {
 	switch c.Tenant.Status {
 	case tenancy.StatusActive:
 	case tenancy.StatusSuspended:
@@ -127,7 +154,12 @@ func credential(req *http.Request) (cred string, isJWT bool, err error) {
 }
 
 func (r *Resolver) fromKey(ctx context.Context, plaintext string) (Caller, error) {
-	key, tenant, err := r.Keys.Authenticate(ctx, plaintext)
+	return keyCaller(r.Keys.Authenticate(ctx, plaintext))
+}
+
+// keyCaller is the caller of an authenticated key, or the error of its
+// authentication as the client sees it.
+func keyCaller(key tenancy.APIKey, tenant tenancy.Tenant, err error) (Caller, error) {
 	switch {
 	case errors.Is(err, tenancy.ErrKeyRevoked):
 		return Caller{}, unauthorized("key_revoked", "this API key has been revoked")

@@ -145,11 +145,10 @@ func (h *Handler) createKey(w http.ResponseWriter, r *http.Request, p Principal)
 	if len(req.Scopes) == 0 {
 		req.Scopes = []string{scopeRead, scopeWrite}
 	}
-	plain, k, err := h.Accounts.CreateKey(r.Context(), p.TenantID, req.Name, req.Scopes, expiresAt)
+	plain, k, err := h.CreateKeyFor(r, p, req.Name, req.Scopes, expiresAt)
 	if err != nil {
 		return err
 	}
-	h.audit(r, p, tenancy.AuditKeyCreate, k.ID)
 	return writeJSON(w, http.StatusCreated, createdKey{key: keyOf(k), Key: plain})
 }
 
@@ -172,19 +171,54 @@ func (h *Handler) rotateKey(w http.ResponseWriter, r *http.Request, p Principal)
 		}
 		grace = time.Duration(*req.GraceSeconds) * time.Second
 	}
-	plain, k, err := h.Accounts.RotateKey(r.Context(), p.TenantID, r.PathValue("id"), grace)
+	plain, k, err := h.RotateKeyFor(r, p, r.PathValue("id"), grace)
 	if err != nil {
 		return err
 	}
-	h.audit(r, p, tenancy.AuditKeyRotate, r.PathValue("id"))
 	return writeJSON(w, http.StatusCreated, createdKey{key: keyOf(k), Key: plain})
 }
 
 func (h *Handler) revokeKey(w http.ResponseWriter, r *http.Request, p Principal) error {
-	if err := h.Accounts.RevokeKey(r.Context(), p.TenantID, r.PathValue("id")); err != nil {
+	if err := h.RevokeKeyFor(r, p, r.PathValue("id")); err != nil {
 		return err
 	}
-	h.audit(r, p, tenancy.AuditKeyRevoke, r.PathValue("id"))
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// The key operations of the API, for its other front ends (the console):
+// the same checks, the same audit entries, the same errors.
+
+// CreateKeyFor creates a key for caller p, as POST /api/v1/keys does, in request r.
+func (h *Handler) CreateKeyFor(r *http.Request, p Principal, name string, scopes []string, expiresAt *time.Time) (string, tenancy.APIKey, error) {
+	plain, k, err := h.Accounts.CreateKey(r.Context(), p.TenantID, name, scopes, expiresAt)
+	if err != nil {
+		return "", tenancy.APIKey{}, accountError(err)
+	}
+	h.audit(r, p, tenancy.AuditKeyCreate, k.ID)
+	return plain, k, nil
+}
+
+// RotateKeyFor rotates key id of caller p's tenant, as POST /api/v1/keys/{id}/rotate does.
+func (h *Handler) RotateKeyFor(r *http.Request, p Principal, id string, grace time.Duration) (string, tenancy.APIKey, error) {
+	plain, k, err := h.Accounts.RotateKey(r.Context(), p.TenantID, id, grace)
+	if err != nil {
+		return "", tenancy.APIKey{}, accountError(err)
+	}
+	h.audit(r, p, tenancy.AuditKeyRotate, id)
+	return plain, k, nil
+}
+
+// RevokeKeyFor revokes key id of caller p's tenant, as DELETE /api/v1/keys/{id} does.
+func (h *Handler) RevokeKeyFor(r *http.Request, p Principal, id string) error {
+	if err := h.Accounts.RevokeKey(r.Context(), p.TenantID, id); err != nil {
+		return accountError(err)
+	}
+	h.audit(r, p, tenancy.AuditKeyRevoke, id)
+	return nil
+}
+
+// KeysOf returns caller p's tenant's keys, as GET /api/v1/keys does.
+func (h *Handler) KeysOf(ctx context.Context, p Principal) ([]tenancy.APIKey, error) {
+	return h.Accounts.Keys(ctx, p.TenantID)
 }

@@ -53,7 +53,7 @@ func (s *Signup) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		return
 	}
-	e := ErrorFrom(signupError(err))
+	e := ErrorFrom(err)
 	if e.Status >= http.StatusInternalServerError && s.Logger != nil {
 		s.Logger.ErrorContext(r.Context(), "signup failed", "error", err)
 	}
@@ -70,17 +70,37 @@ func (s *Signup) signup(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	res, err := s.Service.Signup(r.Context(), req.Email, req.Company)
+	out, err := s.Create(r, req.Email, req.Company)
 	if err != nil {
 		return err
+	}
+	res := out.Result
+	return writeJSON(w, http.StatusCreated, signupResponse{
+		Object: "signup", TenantID: res.Tenant.ID, Slug: res.Tenant.Slug, Tier: res.Tenant.Tier,
+		APIKey: res.APIKey, URL: out.URL, Quickstart: out.Quickstart,
+	})
+}
+
+// SignupOutcome is a signup's answer, shown once: the tenant and its
+// first key, the tenant's API URL and the filled-in quickstart.
+type SignupOutcome struct {
+	Result     tenancy.SignupResult
+	URL        string
+	Quickstart string
+}
+
+// Create signs up, as POST /signup does, for a signup that came in as r
+// (whose host names the tenant's URL). Its errors are *Error values
+// naming the problem, or failures of the server.
+func (s *Signup) Create(r *http.Request, email, company string) (SignupOutcome, error) {
+	res, err := s.Service.Signup(r.Context(), email, company)
+	if err != nil {
+		return SignupOutcome{}, signupError(err)
 	}
 	s.createCustomer(r.Context(), res.Tenant)
 	url := tenantURL(r, res.Tenant.Slug)
 	guide := Quickstart(QuickstartParams{URL: url, CallURL: callURL(r, url), Key: res.APIKey, CARoot: s.CARoot})
-	return writeJSON(w, http.StatusCreated, signupResponse{
-		Object: "signup", TenantID: res.Tenant.ID, Slug: res.Tenant.Slug, Tier: res.Tenant.Tier,
-		APIKey: res.APIKey, URL: url, Quickstart: guide,
-	})
+	return SignupOutcome{Result: res, URL: url, Quickstart: guide}, nil
 }
 
 // createCustomer makes the new tenant's billing account, if billing is

@@ -2,9 +2,11 @@ package api
 
 import (
 	"cmp"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -12,6 +14,22 @@ import (
 	"github.com/contextlite/cloud/contextengine"
 	"github.com/contextlite/cloud/metering"
 )
+
+// UsageReport returns caller p's usage of the current period, as GET
+// /api/v1/usage reports it.
+func (h *Handler) UsageReport(ctx context.Context, p Principal) (metering.Report, error) {
+	t, err := h.Engine.Open(ctx, p.TenantID)
+	if err != nil {
+		return metering.Report{}, fmt.Errorf("open tenant %s: %w", p.TenantID, err)
+	}
+	defer t.Close()
+	return h.report(ctx, t, p)
+}
+
+// report returns p's usage with t's totals.
+func (h *Handler) report(ctx context.Context, t *contextengine.Tenant, p Principal) (metering.Report, error) {
+	return h.Meter.Report(ctx, p.TenantID, p.PeriodAnchor, h.Plans.Quota(p.Tier), t.Totals())
+}
 
 // IdempotencyHeader names a request so a retry of it gets the first
 // answer again (see idempotent) and is billed once.
@@ -67,7 +85,7 @@ func recordQuery(r *http.Request, t *contextengine.Tenant, args []byte, tokens i
 // getUsage serves GET /api/v1/usage: the current period per meter. It
 // stays reachable when a quota is used up.
 func (h *Handler) getUsage(w http.ResponseWriter, r *http.Request, t *contextengine.Tenant, p Principal) error {
-	report, err := h.Meter.Report(r.Context(), p.TenantID, p.PeriodAnchor, h.Plans.Quota(p.Tier), t.Totals())
+	report, err := h.report(r.Context(), t, p)
 	if err != nil {
 		return err
 	}

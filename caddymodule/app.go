@@ -27,6 +27,7 @@ import (
 	"github.com/contextlite/cloud/api"
 	"github.com/contextlite/cloud/backup"
 	"github.com/contextlite/cloud/billing"
+	"github.com/contextlite/cloud/console"
 	"github.com/contextlite/cloud/domains"
 	"github.com/contextlite/cloud/health"
 	"github.com/contextlite/cloud/jwtauth"
@@ -102,6 +103,7 @@ type App struct {
 	api      *api.Handler
 	mcp      *mcpserver.Handler
 	signup   *api.Signup
+	console  *console.Console
 	billing  *billing.Billing
 	webhook  http.Handler // POST /webhooks/stripe
 	health   *health.Handler
@@ -219,6 +221,12 @@ func (a *App) wire(ctx caddy.Context) error {
 	a.api.Domains = &domains.Service{Store: store, Resolver: dnsResolver(a.DomainDNS), Apex: a.Domain}
 	a.api.SSO = &sso.Service{Store: store, Providers: providers, Changed: a.sso.ForgetAll}
 	a.health = a.newHealth()
+	var err error
+	a.console, err = console.New(console.Config{Signups: a.signup, Callers: a.resolver, API: a.api,
+		Store: store, Hasher: hasher, Logger: ctx.Slogger()})
+	if err != nil {
+		return err
+	}
 	a.operator = &api.Operator{Token: a.AdminToken, Store: auditingStore{forgettingStore{store, a.forget}, tenancy.ActorOperator},
 		Tiers: a.tiers, Logger: ctx.Slogger()}
 	return nil

@@ -22,6 +22,9 @@ import (
 // of the package counts against it.
 var signupsPerMinute = "1000"
 
+// consoleLogins is the per-IP console login limit of the tests.
+var consoleLogins = "1000"
+
 // ipBurst and ipWindow are the per-IP API request limit of the tests.
 var ipBurst, ipWindow = "1000", "1s"
 
@@ -66,7 +69,7 @@ func testConfig(t *testing.T, dataDir, dsn, extra string, edits ...string) strin
 	}
 	for k, v := range map[string]string{
 		"CONTEXTLITE_ADMIN": testAdminAddr, "CONTEXTLITE_DATA": dataDir, "CONTEXTLITE_DOMAIN": "localhost",
-		"CONTEXTLITE_HTTP_PORT": testHTTPPort, "CONTEXTLITE_HTTPS_PORT": testHTTPSPort, "CONTEXTLITE_SIGNUPS_PER_MINUTE": signupsPerMinute,
+		"CONTEXTLITE_HTTP_PORT": testHTTPPort, "CONTEXTLITE_HTTPS_PORT": testHTTPSPort, "CONTEXTLITE_SIGNUPS_PER_MINUTE": signupsPerMinute, "CONTEXTLITE_CONSOLE_BURST": "1000", "CONTEXTLITE_CONSOLE_LOGINS": consoleLogins,
 		"CONTEXTLITE_DATABASE_URL": dsn, "CONTEXTLITE_IP_BURST": ipBurst, "CONTEXTLITE_IP_WINDOW": ipWindow, "CONTEXTLITE_USAGE_SHIP_INTERVAL": "100ms",
 		"CONTEXTLITE_ACCESS_LOG": "file " + accessLogPath(dataDir),
 	} {

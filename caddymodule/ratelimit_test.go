@@ -124,8 +124,8 @@ func TestPerIPZonesStaySmall(t *testing.T) {
 			}
 		}
 	}
-	if len(zones) != 3 {
-		t.Fatalf("%d per-IP zones keyed on {client_ip}, want 3 (signup, operator, API)", len(zones))
+	if len(zones) != 5 {
+		t.Fatalf("%d per-IP zones keyed on {client_ip}, want 5 (signup, console, console login, operator, API)", len(zones))
 	}
 }
 

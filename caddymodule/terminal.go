@@ -21,6 +21,7 @@ import (
 //	contextlite_operator        the operator API, /admin/v1, for the admin token
 //	contextlite_stripe_webhook  POST /webhooks/stripe (404 without billing)
 //	contextlite_openapi         GET /api/v1/openapi.json, without credential
+//	contextlite_console         the tenant console, /console/, on the apex domain
 var terminals = map[string]func(*App) http.Handler{
 	"contextlite_api":            func(a *App) http.Handler { return a.api },
 	"contextlite_mcp":            func(a *App) http.Handler { return a.mcp },
@@ -29,6 +30,7 @@ var terminals = map[string]func(*App) http.Handler{
 	"contextlite_operator":       func(a *App) http.Handler { return a.operator },
 	"contextlite_stripe_webhook": func(a *App) http.Handler { return a.webhook },
 	"contextlite_openapi":        func(*App) http.Handler { return api.OpenAPI{} },
+	"contextlite_console":        func(a *App) http.Handler { return a.console },
 }
 
 func init() {

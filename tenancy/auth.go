@@ -83,7 +83,13 @@ func (a *Authenticator) Authenticate(ctx context.Context, plaintext string) (API
 	if err := CheckKey(plaintext); err != nil {
 		return APIKey{}, Tenant{}, err
 	}
-	hash := a.hasher.Hash(plaintext)
+	return a.AuthenticateHash(ctx, a.hasher.Hash(plaintext))
+}
+
+// AuthenticateHash is Authenticate for the key whose hash is hash (a
+// console session keeps the hash of the key that opened it), with the
+// same cache and the same rules.
+func (a *Authenticator) AuthenticateHash(ctx context.Context, hash []byte) (APIKey, Tenant, error) {
 	now := a.opts.Now()
 	e, err := a.lookup(ctx, hash, now)
 	if err != nil {

@@ -156,6 +156,17 @@ type Store interface {
 	// DeleteSSO removes a tenant's single sign-on; ErrNotFound if it has none.
 	DeleteSSO(ctx context.Context, tenantID string) error
 
+	// CreateSession stores a console session.
+	CreateSession(ctx context.Context, s Session) error
+	// Session returns the console session whose id hashes to idHash; ErrNotFound if none.
+	Session(ctx context.Context, idHash []byte) (Session, error)
+	// TouchSession records a session's use at seen and its new idle expiry; ErrNotFound if none.
+	TouchSession(ctx context.Context, idHash []byte, seen, expires time.Time) error
+	// DeleteSession removes a session (log out); removing one that is gone is no error.
+	DeleteSession(ctx context.Context, idHash []byte) error
+	// DeleteExpiredSessions removes the sessions expired at now and returns how many went.
+	DeleteExpiredSessions(ctx context.Context, now time.Time) (int64, error)
+
 	// Close releases the database.
 	Close() error
 }

@@ -1,0 +1,178 @@
+package console
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/contextlite/cloud/access"
+	"github.com/contextlite/cloud/api"
+	"github.com/contextlite/cloud/tenancy"
+)
+
+// IdleTimeout ends a session that has not been used for this long.
+const IdleTimeout = 12 * time.Hour
+
+// touchEvery is how often a session's use is written: the idle expiry
+// counts from the last write, at most this much before the last use.
+const touchEvery = time.Minute
+
+// Cookies: __Host- names are accepted by browsers only from this host,
+// over HTTPS, for Path=/ and without a Domain, so no subdomain can set them.
+const (
+	sessionCookie = "__Host-console_session"
+	csrfCookie    = "__Host-console_csrf" // for the forms shown before a session
+	csrfField     = "csrf"
+)
+
+// errNoSession means the request has no valid session.
+var errNoSession = errors.New("no session")
+
+// session is a request's valid session and the caller it acts as.
+type session struct {
+	tenancy.Session
+	Caller access.Caller
+}
+
+// authedPage serves a page to a logged-in caller.
+type authedPage func(w http.ResponseWriter, r *http.Request, s session)
+
+// authed runs page for requests with a valid session (and, for a POST,
+// its CSRF token); others go to the login page.
+func (c *Console) authed(page authedPage) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+		s, err := c.session(r)
+		switch {
+		case errors.Is(err, errNoSession) && r.Method == http.MethodGet:
+			http.Redirect(w, r, "/console/login", http.StatusSeeOther)
+		case errors.Is(err, errNoSession):
+			c.fail(w, r, http.StatusUnauthorized, "Your session has ended; log in again.")
+		case err != nil:
+			c.internal(w, r, err)
+		case r.Method == http.MethodPost && !sameToken(r.PostFormValue(csrfField), s.CSRFSecret):
+			c.fail(w, r, http.StatusForbidden, "The form's security token is missing or stale; reload the page and try again.")
+		default:
+			page(w, r, s)
+		}
+	}
+}
+
+// session returns r's session if it is valid: not idle past its expiry,
+// and opened by a key that is still active with the admin scope, of the
+// session's tenant, as the API would accept it now.
+func (c *Console) session(r *http.Request) (session, error) {
+	ck, err := r.Cookie(sessionCookie)
+	if err != nil || ck.Value == "" {
+		return session{}, errNoSession
+	}
+	ctx, hash, now := r.Context(), hashID(ck.Value), c.cfg.Now()
+	se, err := c.cfg.Store.Session(ctx, hash)
+	if errors.Is(err, tenancy.ErrNotFound) {
+		return session{}, errNoSession
+	}
+	if err != nil {
+		return session{}, err
+	}
+	if !now.Before(se.ExpiresAt) {
+		return session{}, errors.Join(errNoSession, c.cfg.Store.DeleteSession(ctx, hash))
+	}
+	caller, err := c.cfg.Callers.ResolveKeyHash(ctx, se.KeyHash)
+	if err != nil || caller.Tenant.ID != se.TenantID || !caller.Principal.Can(tenancy.ScopeAdmin) {
+		if _, refused := errors.AsType[*api.Error](err); err != nil && !refused {
+			return session{}, err
+		}
+		return session{}, errors.Join(errNoSession, c.cfg.Store.DeleteSession(ctx, hash))
+	}
+	if now.Sub(se.LastSeenAt) >= touchEvery {
+		if err := c.cfg.Store.TouchSession(ctx, hash, now, now.Add(IdleTimeout)); err != nil {
+			return session{}, err
+		}
+	}
+	return session{Session: se, Caller: caller}, nil
+}
+
+// openSession starts a session for caller, who logged in with the key
+// plaintext, and sets its cookie. A session r had is ended: the id is
+// new at each login.
+func (c *Console) openSession(w http.ResponseWriter, r *http.Request, caller access.Caller, plaintext string) error {
+	ctx, now := r.Context(), c.cfg.Now()
+	if old, err := r.Cookie(sessionCookie); err == nil {
+		if err := c.cfg.Store.DeleteSession(ctx, hashID(old.Value)); err != nil {
+			return err
+		}
+	}
+	if _, err := c.cfg.Store.DeleteExpiredSessions(ctx, now); err != nil {
+		return err
+	}
+	id, secret := randomToken(), randomToken()
+	err := c.cfg.Store.CreateSession(ctx, tenancy.Session{IDHash: hashID(id), TenantID: caller.Tenant.ID,
+		KeyID: caller.Principal.KeyID, KeyHash: c.cfg.Hasher.Hash(plaintext), CSRFSecret: secret,
+		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(IdleTimeout)})
+	if err != nil {
+		return fmt.Errorf("console login: %w", err)
+	}
+	http.SetCookie(w, cookie(sessionCookie, id))
+	return nil
+}
+
+// endSession deletes r's session, if any, and clears its cookie.
+func (c *Console) endSession(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
+	ck, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return nil
+	}
+	clear := cookie(sessionCookie, "")
+	clear.MaxAge = -1
+	http.SetCookie(w, clear)
+	return c.cfg.Store.DeleteSession(ctx, hashID(ck.Value))
+}
+
+// formToken returns the CSRF token of the forms shown before a session
+// (double submit: the cookie and the form must match), setting the
+// cookie if r has none.
+func formToken(w http.ResponseWriter, r *http.Request) string {
+	if ck, err := r.Cookie(csrfCookie); err == nil && len(ck.Value) >= 32 {
+		return ck.Value
+	}
+	token := randomToken()
+	http.SetCookie(w, cookie(csrfCookie, token))
+	return token
+}
+
+// formTokenOK reports whether r, a POST of a form shown before a
+// session, carries its CSRF token in both the cookie and the form.
+func formTokenOK(r *http.Request) bool {
+	ck, err := r.Cookie(csrfCookie)
+	return err == nil && len(ck.Value) >= 32 && sameToken(r.PostFormValue(csrfField), ck.Value)
+}
+
+// cookie returns a console cookie: HTTPS only, hidden from scripts, not
+// sent with cross-site requests other than top-level navigations.
+func cookie(name, value string) *http.Cookie {
+	return &http.Cookie{Name: name, Value: value, Path: "/", Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode}
+}
+
+// sameToken compares tokens in constant time; an empty one never matches.
+func sameToken(got, want string) bool {
+	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+}
+
+// randomToken returns 256 random bits, base64url.
+func randomToken() string {
+	b := make([]byte, 32)
+	rand.Read(b) // never fails
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// hashID is how a session id is stored.
+func hashID(id string) []byte {
+	h := sha256.Sum256([]byte(id))
+	return h[:]
+}
