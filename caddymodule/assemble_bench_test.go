@@ -27,6 +27,7 @@ import (
 	"github.com/caddyserver/caddy/v2/caddytest"
 
 	"github.com/contextlite/cloud/contextengine"
+	"github.com/contextlite/cloud/internal/latency"
 	"github.com/contextlite/cloud/tenancy"
 )
 
@@ -86,14 +87,14 @@ func BenchmarkAssembleHTTP(b *testing.B) {
 		for b.Loop() {
 			solo := l.run(b, 1, 0, assembleSoloTime)
 			crowd := l.run(b, assembleClients, 0, assembleCrowdTime)
-			solo.latency.report(b, "1client-", "ms")
-			solo.engine.report(b, "1client-engine-", "ms")
+			solo.latency.Report(b, "1client-", "ms")
+			solo.engine.Report(b, "1client-engine-", "ms")
 			b.ReportMetric(solo.cpuPerOp(), "1client-cpu-ms/op")
 			b.ReportMetric(crowd.rate(), "8client-assembles/s")
 			b.ReportMetric(crowd.cpuPerOp(), "8client-cpu-ms/op")
 			b.ReportMetric(crowd.cpuShare(), "8client-cpu-%")
-			crowd.latency.report(b, "8client-", "ms")
-			crowd.engine.report(b, "8client-engine-", "ms")
+			crowd.latency.Report(b, "8client-", "ms")
+			crowd.engine.Report(b, "8client-engine-", "ms")
 			b.Logf("1 client: %d assembles in %v; 8 clients: %d in %v; %.1f documents and %.0f tokens per answer",
 				len(solo.latency), solo.wall.Round(time.Millisecond), len(crowd.latency), crowd.wall.Round(time.Millisecond),
 				float64(solo.spans+crowd.spans)/float64(len(solo.latency)+len(crowd.latency)),
@@ -192,7 +193,7 @@ type assembleLoad struct {
 // assembleRun is the outcome of one run of assembleLoad. cpu is the CPU
 // time of the whole process, server and clients.
 type assembleRun struct {
-	latency, engine httpDurations
+	latency, engine latency.Samples
 	wall, cpu       time.Duration
 	spans, tokens   int
 }
@@ -332,26 +333,6 @@ func benchClient() *http.Client {
 		MaxIdleConnsPerHost: 1,
 		MaxConnsPerHost:     1,
 	}}
-}
-
-// httpDurations are latencies of single requests.
-type httpDurations []time.Duration
-
-// percentile returns the p-th percentile (0 < p <= 1), nearest rank.
-func (d httpDurations) percentile(p float64) time.Duration {
-	if len(d) == 0 {
-		return 0
-	}
-	s := slices.Sorted(slices.Values(d))
-	return s[max(0, int(float64(len(s))*p+0.999999)-1)]
-}
-
-// report adds the p50 and p95 in unit ("ms" or "us") to b.
-func (d httpDurations) report(b *testing.B, prefix, unit string) {
-	scale := map[string]time.Duration{"ms": time.Millisecond, "us": time.Microsecond}[unit]
-	for _, p := range []float64{0.50, 0.95} {
-		b.ReportMetric(float64(d.percentile(p))/float64(scale), fmt.Sprintf("%sp%.0f-%s", prefix, p*100, unit))
-	}
 }
 
 // The corpus of the engine's benchmarks (contextengine/corpus_test.go):

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/contextlite/cloud/internal/latency"
 )
 
 // mcpBenchPairs bounds the measured pairs of BenchmarkMCPAssembleHTTP;
@@ -40,7 +42,7 @@ func BenchmarkMCPAssembleHTTP(b *testing.B) {
 	b.Cleanup(client.CloseIdleConnections)
 
 	for b.Loop() {
-		var rest, viaMCP httpDurations
+		var rest, viaMCP latency.Samples
 		var restBytes, mcpBytes int
 		for i, q := range queries[:mcpBenchPairs+assembleWarmup] {
 			restBody, _ := json.Marshal(map[string]any{"query": q, "max_tokens": assembleMaxTokens, "use_cache": false})
@@ -66,9 +68,9 @@ func BenchmarkMCPAssembleHTTP(b *testing.B) {
 			rest, viaMCP = append(rest, d0), append(viaMCP, d1)
 			restBytes, mcpBytes = restBytes+n0, mcpBytes+n1
 		}
-		rest.report(b, "rest-", "ms")
-		viaMCP.report(b, "mcp-", "ms")
-		b.ReportMetric(float64(viaMCP.percentile(0.5))/float64(rest.percentile(0.5)), "mcp/rest-p50")
+		rest.Report(b, "rest-", "ms")
+		viaMCP.Report(b, "mcp-", "ms")
+		b.ReportMetric(float64(viaMCP.Percentile(0.5))/float64(rest.Percentile(0.5)), "mcp/rest-p50")
 		b.Logf("%d pairs; answers average %d bytes (REST) and %d bytes (MCP)", len(rest), restBytes/len(rest), mcpBytes/len(viaMCP))
 	}
 }

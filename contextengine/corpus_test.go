@@ -13,7 +13,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 )
 
 // GOROOT files are cut into pieces of srcPieceBytes at line boundaries;
@@ -214,25 +213,4 @@ func exportedFunc(line string) bool {
 		_, rest, _ = strings.Cut(rest, ") ")
 	}
 	return rest != "" && rest[0] >= 'A' && rest[0] <= 'Z'
-}
-
-// durations are latencies of single calls.
-type durations []time.Duration
-
-// percentile returns the p-th percentile (0 < p <= 1), nearest rank.
-func (d durations) percentile(p float64) time.Duration {
-	if len(d) == 0 {
-		return 0
-	}
-	s := slices.Sorted(slices.Values(d))
-	return s[max(0, int(float64(len(s))*p+0.999999)-1)]
-}
-
-// report adds the p50 and p95 latencies in unit ("ms" or "us") to b.
-func (d durations) report(b *testing.B, prefix, unit string) {
-	scale := map[string]time.Duration{"ms": time.Millisecond, "us": time.Microsecond}[unit]
-	for _, p := range []float64{0.50, 0.95} {
-		v := float64(d.percentile(p)) / float64(scale)
-		b.ReportMetric(v, fmt.Sprintf("%sp%.0f-%s", prefix, p*100, unit))
-	}
 }

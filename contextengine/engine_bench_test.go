@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/contextlite/cloud/internal/latency"
 )
 
 // ingestBatch is the AddBatch size of the ingest benchmarks and of the
@@ -269,7 +271,7 @@ func tenantFileSizes(b *testing.B, file string) string {
 func benchAssemble(b *testing.B, tn *Tenant) {
 	queries := benchQueries(b)
 	ctx := context.Background()
-	var total, search durations
+	var total, search latency.Samples
 	tokens, items := 0, 0
 	for i := 0; b.Loop(); i++ {
 		start := time.Now()
@@ -284,8 +286,8 @@ func benchAssemble(b *testing.B, tn *Tenant) {
 		search = append(search, time.Duration(res.Timings.SearchMicros)*time.Microsecond)
 		tokens, items = tokens+res.TotalTokens, items+len(res.Items)
 	}
-	total.report(b, "", "ms")
-	search.report(b, "search-", "ms")
+	total.Report(b, "", "ms")
+	search.Report(b, "search-", "ms")
 	b.ReportMetric(float64(tokens)/float64(b.N), "tokens/op")
 	b.ReportMetric(float64(items)/float64(b.N), "items/op")
 }
@@ -299,7 +301,7 @@ func BenchmarkAssembleCached(b *testing.B) {
 	if _, err := m.Assemble(ctx, id, req); err != nil {
 		b.Fatal(err)
 	}
-	var lat durations
+	var lat latency.Samples
 	for b.Loop() {
 		start := time.Now()
 		res, err := m.Assemble(ctx, id, req)
@@ -311,7 +313,7 @@ func BenchmarkAssembleCached(b *testing.B) {
 			b.Fatal("repeated query missed the result cache")
 		}
 	}
-	lat.report(b, "", "us")
+	lat.Report(b, "", "us")
 }
 
 // BenchmarkSearch runs distinct realistic queries against the 10k tenant.
@@ -319,7 +321,7 @@ func BenchmarkSearch(b *testing.B) {
 	queries := benchQueries(b)
 	tn := openBenchTenant(b, 10_000)
 	ctx := context.Background()
-	var lat durations
+	var lat latency.Samples
 	for i := 0; b.Loop(); i++ {
 		start := time.Now()
 		_, err := tn.Search(ctx, SearchRequest{Query: queries[i%len(queries)]})
@@ -328,5 +330,5 @@ func BenchmarkSearch(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	lat.report(b, "", "ms")
+	lat.Report(b, "", "ms")
 }
