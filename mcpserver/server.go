@@ -115,8 +115,11 @@ func (h *Handler) init() {
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
+	// The SDK logs each stateless request's session at Info: four lines a
+	// call, which cost more than the call's own JSON.
+	sdkLog := slog.New(warnings{h.log.Handler()})
 	srv := mcp.NewServer(&mcp.Implementation{Name: "contextlite", Title: "ContextLite"},
-		&mcp.ServerOptions{Instructions: instructions, Logger: h.log})
+		&mcp.ServerOptions{Instructions: instructions, Logger: sdkLog})
 	h.addTools(srv)
 	srv.AddResourceTemplate(documentTemplate, h.readResource)
 	srv.AddReceivingMiddleware(h.perCaller)
@@ -128,7 +131,7 @@ func (h *Handler) init() {
 		// cross-origin requests reach anything without it.
 		DisableLocalhostProtection: true,
 		MaxRequestBodyBytes:        api.MaxBodyBytes,
-		Logger:                     h.log,
+		Logger:                     sdkLog,
 	})
 }
 
@@ -229,3 +232,16 @@ func (h *Handler) audit(ctx context.Context, p api.Principal, action, target str
 		h.log.ErrorContext(ctx, "audit event not recorded", "tenant", p.TenantID, "action", action, "target", target, "error", err)
 	}
 }
+
+// warnings passes on the records of Warn level and above.
+type warnings struct{ slog.Handler }
+
+func (w warnings) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelWarn && w.Handler.Enabled(ctx, l)
+}
+
+func (w warnings) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return warnings{w.Handler.WithAttrs(attrs)}
+}
+
+func (w warnings) WithGroup(name string) slog.Handler { return warnings{w.Handler.WithGroup(name)} }

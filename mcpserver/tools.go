@@ -110,6 +110,11 @@ func (h *Handler) assembleContext(ctx context.Context, in AssembleInput) (string
 // assembleText is the assembled context as a model reads it.
 func assembleText(out AssembleOutput) string {
 	var b strings.Builder
+	size := 128
+	for _, it := range out.Items {
+		size += len(it.Content) + len(it.Path) + 96
+	}
+	b.Grow(size)
 	fmt.Fprintf(&b, "%d passages, %d of %d tokens, for %q.\n", len(out.Items), out.TotalTokens, out.MaxTokens, out.Query)
 	for _, it := range out.Items {
 		fmt.Fprintf(&b, "\n--- %s (workspace %s, lines %d-%d, id %s) ---\n%s\n", it.Path, it.Workspace, it.StartLine, it.EndLine, it.ID, it.Content)
