@@ -368,6 +368,9 @@ func consoleDeleteTenant(t *testing.T, tc *caddytest.Tester) {
 	}
 	resp, body = b.post("/console/settings/delete", url.Values{"csrf": {csrf}, "confirm": {acme.Slug}})
 	expectPage(t, "delete the tenant", resp, body, http.StatusOK, "The tenant is deleted")
+	if c := resp.Header.Get("Set-Cookie"); !strings.HasPrefix(c, "__Host-console_session=;") || !strings.Contains(c, "Max-Age=0") {
+		t.Fatalf("the deletion did not clear the session cookie: %q", c)
+	}
 	if keyWorks(t, tc, acme.APIKey) {
 		t.Fatal("the deleted tenant's key still works")
 	}
