@@ -319,7 +319,10 @@ func consoleSSO(t *testing.T, tc *caddytest.Tester) {
 	call(t, tc, "GET", testBase+"/api/v1/sso", acme.APIKey, nil, http.StatusNotFound, nil)
 }
 
-var auditRow = regexp.MustCompile(`<tr><td>\d{4}-`)
+var (
+	auditRow = regexp.MustCompile(`<tr><td>\d{4}-`)
+	nextPage = regexp.MustCompile(`href="(/console/audit\?cursor=[^"]+)"`)
+)
 
 func consoleAudit(t *testing.T, tc *caddytest.Tester) {
 	acme, b := loggedIn(t, tc, "LogCo")
@@ -341,8 +344,11 @@ func consoleAudit(t *testing.T, tc *caddytest.Tester) {
 		t.Fatalf("the first page lists %d events, want 50", n)
 	}
 	checkWeight(t, b, "a full page of the audit log", body)
-	next := regexp.MustCompile(`href="(/console/audit\?cursor=[^"]+)"`).FindStringSubmatch(body)[1]
-	resp, body = b.get(next)
+	next := nextPage.FindStringSubmatch(body)
+	if next == nil {
+		t.Fatalf("the first page links to no next page: %s", body)
+	}
+	resp, body = b.get(next[1])
 	expectPage(t, "the second page", resp, body, http.StatusOK, "logco-key-54", `href="/console/audit">First page`)
 	if strings.Contains(body, "logco-key-00") || strings.Contains(body, "cursor=") {
 		t.Fatalf("the second page repeats the first or has a next page: %s", body)
