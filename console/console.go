@@ -42,6 +42,7 @@ type API interface {
 	RotateKeyFor(r *http.Request, p api.Principal, id string, grace time.Duration) (string, tenancy.APIKey, error)
 	RevokeKeyFor(r *http.Request, p api.Principal, id string) error
 	UsageReport(ctx context.Context, p api.Principal) (metering.Report, error)
+	Settings // billing, settings and audit log (settings.go)
 }
 
 // Store keeps the console's sessions and reads usage history (tenancy.Store).
@@ -77,7 +78,8 @@ type Console struct {
 }
 
 // pageNames are the templates besides the layout.
-var pageNames = []string{"signup", "signup_done", "login", "overview", "keys", "key_done", "error"}
+var pageNames = []string{"signup", "signup_done", "login", "overview", "keys", "key_done", "error",
+	"billing", "settings", "webhook_secret", "tenant_deleted", "audit"}
 
 // New returns the console of cfg.
 func New(cfg Config) (*Console, error) {
@@ -119,6 +121,18 @@ func (c *Console) routes() {
 	m.HandleFunc("POST /console/keys", c.authed(c.createKey))
 	m.HandleFunc("POST /console/keys/{id}/rotate", c.authed(c.rotateKey))
 	m.HandleFunc("POST /console/keys/{id}/revoke", c.authed(c.revokeKey))
+	m.HandleFunc("GET /console/billing", c.authed(c.billingPage))
+	m.HandleFunc("POST /console/billing", c.authed(c.changeTier))
+	m.HandleFunc("GET /console/billing/portal", c.authed(c.billingPortal))
+	m.HandleFunc("GET /console/settings", c.authed(c.settings))
+	m.HandleFunc("POST /console/settings/webhook", c.authed(c.setWebhook))
+	m.HandleFunc("POST /console/settings/domains", c.authed(c.claimDomain))
+	m.HandleFunc("POST /console/settings/domains/{domain}/verify", c.authed(c.verifyDomain))
+	m.HandleFunc("POST /console/settings/domains/{domain}/delete", c.authed(c.deleteDomain))
+	m.HandleFunc("POST /console/settings/sso", c.authed(c.setSSO))
+	m.HandleFunc("POST /console/settings/sso/delete", c.authed(c.deleteSSO))
+	m.HandleFunc("POST /console/settings/delete", c.authed(c.deleteTenant))
+	m.HandleFunc("GET /console/audit", c.authed(c.audit))
 	m.HandleFunc("/console/", c.notFound)
 	c.mux = m
 }
