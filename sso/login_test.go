@@ -130,7 +130,7 @@ func TestLoginRefusals(t *testing.T) {
 	ctx := context.Background()
 	cases := []struct {
 		name  string
-		edit  func(claims map[string]any)            // of the ID token
+		edit  func(claims map[string]any)           // of the ID token
 		alter func(a *Attempt, state, code *string) // of the callback
 		want  error
 	}{
