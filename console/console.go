@@ -2,7 +2,7 @@
 // /console/ to sign up, log in with an admin-scope API key, see the
 // period's usage and manage keys. It calls the API's own operations
 // (package api, access and tenancy), so no rule is implemented twice.
-// Pages need no JavaScript; the one script, copy.js, adds copy buttons.
+// Pages need no JavaScript; small scripts of static/ add to some of them.
 package console
 
 import (
@@ -42,6 +42,7 @@ type API interface {
 	RotateKeyFor(r *http.Request, p api.Principal, id string, grace time.Duration) (string, tenancy.APIKey, error)
 	RevokeKeyFor(r *http.Request, p api.Principal, id string) error
 	UsageReport(ctx context.Context, p api.Principal) (metering.Report, error)
+	Documents
 }
 
 // Store keeps the console's sessions and reads usage history (tenancy.Store).
@@ -77,7 +78,8 @@ type Console struct {
 }
 
 // pageNames are the templates besides the layout.
-var pageNames = []string{"signup", "signup_done", "login", "overview", "keys", "key_done", "error"}
+var pageNames = []string{"signup", "signup_done", "login", "overview", "keys", "key_done", "error",
+	"documents", "uploaded", "playground"}
 
 // New returns the console of cfg.
 func New(cfg Config) (*Console, error) {
@@ -119,6 +121,11 @@ func (c *Console) routes() {
 	m.HandleFunc("POST /console/keys", c.authed(c.createKey))
 	m.HandleFunc("POST /console/keys/{id}/rotate", c.authed(c.rotateKey))
 	m.HandleFunc("POST /console/keys/{id}/revoke", c.authed(c.revokeKey))
+	m.HandleFunc("GET /console/documents", c.authed(c.documents))
+	m.HandleFunc("POST /console/documents/upload", c.authedWithin(maxUpload, c.upload))
+	m.HandleFunc("POST /console/documents/{id}/delete", c.authed(c.deleteDocument))
+	m.HandleFunc("GET /console/playground", c.authed(c.playground))
+	m.HandleFunc("POST /console/playground", c.authed(c.assemble))
 	m.HandleFunc("/console/", c.notFound)
 	c.mux = m
 }

@@ -15,6 +15,7 @@ type page struct {
 	CSRF   string          // the token of the page's forms
 	Tenant *tenancy.Tenant // nil: not logged in
 	Copy   bool            // loads copy.js, for the copy buttons
+	Script string          // another script of static/ the page loads; "": none
 	Data   any
 }
 
