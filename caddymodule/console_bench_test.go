@@ -20,8 +20,7 @@ import (
 	"github.com/contextlite/cloud/tenancy"
 )
 
-// consolePages are the console's pages BenchmarkConsolePages measures;
-// one not served yet (404) is skipped.
+// consolePages are the console's pages BenchmarkConsolePages measures.
 var consolePages = []string{"login", "signup", "overview", "keys", "documents", "playground", "billing", "settings", "audit"}
 
 // Load of BenchmarkConsolePages.
@@ -65,10 +64,6 @@ func consolePagesOn(b *testing.B, dsn string) {
 		for _, name := range consolePages {
 			path := "/console/" + name
 			status, html := c.get(b, path)
-			if status == http.StatusNotFound {
-				b.Logf("%s: not served yet, skipped", path)
-				continue
-			}
 			if status != http.StatusOK {
 				b.Fatalf("GET %s = %d: %s", path, status, html)
 			}
