@@ -70,10 +70,11 @@ func (c *chrome) uploadFiles() {
 	if got := c.location(); got != testBase+"/console/documents" {
 		c.t.Fatalf("the upload left the page for %s: upload.js did not send it", got)
 	}
-	outcome := c.text("main tbody")
+	outcome := inTab(c, "the upload's outcome", chromedp.Evaluate[[]string](
+		`[...document.querySelectorAll("main tbody tr")].map(r => r.cells[0].textContent + " " + r.cells[1].textContent)`))
 	for _, f := range uploaded {
-		if !strings.Contains(outcome, f[0]) {
-			c.t.Fatalf("the upload's outcome lacks %s: %s", f[0], outcome)
+		if !slices.Contains(outcome, f[0]+" created") {
+			c.t.Fatalf("the upload's outcome does not say %s was created: %q", f[0], outcome)
 		}
 	}
 	c.visit("/console/documents", http.StatusOK, "documents")
