@@ -29,8 +29,10 @@ import (
 )
 
 // TestConsoleInBrowser drives the console in headless Chromium through the
-// real server: sign up, copy the key, log in, the overview, create and
-// revoke a key, a forged cross-site form, another tenant's key, log out.
+// real server: sign up, copy the key, log in, the overview, upload two
+// files and search them, assemble a query in the playground, create and
+// revoke a key, billing, settings and the audit log, a forged cross-site
+// form, another tenant's key, log out.
 // Any uncaught exception, console error, CSP violation or failed
 // subresource fails it. It saves a screenshot of every page it visits
 // under its temporary directory, and into $CONTEXTLITE_SCREENSHOTS too
@@ -55,8 +57,12 @@ func TestConsoleInBrowser(t *testing.T) {
 	useTenant(t, tc, admin)
 	c.login(admin)
 	c.overview()
+	c.uploadFiles()
+	c.searchDocuments()
+	c.playground()
 	created := c.createKey(tc)
 	c.revokeKey(tc, admin, created)
+	c.otherPages()
 	c.crossSiteForms(tc, admin, attacker.URL)
 	c.otherTenantsKey(tc)
 	c.logout()
