@@ -265,14 +265,37 @@ func (r *Resolver) hostOf(ctx context.Context, host string, t tenancy.Tenant) bo
 
 // tenantFor finds the tenant a token's claim names, by id or by slug.
 func (r *Resolver) tenantFor(ctx context.Context, name string) (tenancy.Tenant, error) {
-	t, err := r.Tenants.Tenant(ctx, name)
-	if errors.Is(err, tenancy.ErrNotFound) {
-		t, err = r.Tenants.TenantBySlug(ctx, name)
-	}
+	t, err := r.findTenant(ctx, name)
 	if errors.Is(err, tenancy.ErrNotFound) {
 		return tenancy.Tenant{}, unauthorized("invalid_token", "the token names no known tenant")
 	}
 	return t, err
+}
+
+// findTenant finds a tenant by id, else by slug; tenancy.ErrNotFound if
+// neither names one.
+func (r *Resolver) findTenant(ctx context.Context, name string) (tenancy.Tenant, error) {
+	t, err := r.Tenants.Tenant(ctx, name)
+	if errors.Is(err, tenancy.ErrNotFound) {
+		t, err = r.Tenants.TenantBySlug(ctx, name)
+	}
+	return t, err
+}
+
+// ResolveTenant finds the tenant name names (its id or slug), through
+// the same cache as JWT callers' tenants, and admits it as Resolve
+// would. It serves callers that the tenant's own identity provider
+// vouches for (the console's single sign-on), not a credential of the
+// service: the caller has no scopes. Errors are *api.Error values.
+func (r *Resolver) ResolveTenant(ctx context.Context, name string) (Caller, error) {
+	t, err := r.findTenant(ctx, name)
+	if errors.Is(err, tenancy.ErrNotFound) || err == nil && t.Status == tenancy.StatusDeleted {
+		return Caller{}, &api.Error{Status: http.StatusNotFound, Code: "tenant_not_found", Message: "no tenant has this subdomain or id"}
+	}
+	if err != nil {
+		return Caller{}, err
+	}
+	return r.admit(Caller{Tenant: t})
 }
 
 // Subdomain returns the tenant label of host under the apex domain, or ""

@@ -103,3 +103,28 @@ func TestResolveSSO(t *testing.T) {
 	_, err = f.res.Resolve(ctx, request("acme.example.com", bearer(tokSSOAcme)))
 	wantAPIError(t, err, http.StatusForbidden, "upgrade_required")
 }
+
+func TestResolveTenant(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	acme := f.acme.Tenant
+	for _, name := range []string{acme.ID, acme.Slug} {
+		c, err := f.res.ResolveTenant(ctx, name)
+		if err != nil || c.Tenant.ID != acme.ID || c.Principal.TenantID != acme.ID || c.Principal.Tier != "free" ||
+			len(c.Principal.Scopes) != 0 || c.Principal.KeyID != "" {
+			t.Fatalf("ResolveTenant(%q) = %+v, %v; want acme without scopes", name, c, err)
+		}
+	}
+	_, err := f.res.ResolveTenant(ctx, "nobody")
+	wantAPIError(t, err, http.StatusNotFound, "tenant_not_found")
+	if err := f.store.SetStatus(ctx, acme.ID, tenancy.StatusSuspended); err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.res.ResolveTenant(ctx, acme.Slug)
+	wantAPIError(t, err, http.StatusForbidden, "tenant_suspended")
+	if err := f.store.SetStatus(ctx, acme.ID, tenancy.StatusDeleted); err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.res.ResolveTenant(ctx, acme.ID)
+	wantAPIError(t, err, http.StatusNotFound, "tenant_not_found")
+}

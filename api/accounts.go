@@ -88,11 +88,17 @@ func limited(n int64) *int64 {
 }
 
 func (h *Handler) getTenant(w http.ResponseWriter, r *http.Request, p Principal) error {
-	t, err := h.Accounts.Tenant(r.Context(), p.TenantID)
+	t, err := h.TenantOf(r.Context(), p)
 	if err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, tenantOf(t, h.Tiers, p.Can(scopeAdmin)))
+}
+
+// TenantOf returns caller p's tenant as the control plane has it now, as
+// GET /api/v1/tenant does.
+func (h *Handler) TenantOf(ctx context.Context, p Principal) (tenancy.Tenant, error) {
+	return h.Accounts.Tenant(ctx, p.TenantID)
 }
 
 func (h *Handler) listKeys(w http.ResponseWriter, r *http.Request, p Principal) error {

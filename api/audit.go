@@ -38,37 +38,48 @@ func (h *Handler) audit(r *http.Request, p Principal, action, target string) {
 
 // listAudit serves GET /api/v1/audit?cursor=&limit=.
 func (h *Handler) listAudit(w http.ResponseWriter, r *http.Request, p Principal) error {
-	if h.Audit == nil {
-		return &Error{http.StatusNotFound, "not_found", "the audit log is not available"}
-	}
-	actions, ok := tenancy.AuditActions(p.Tier)
-	if !ok {
-		return &Error{http.StatusForbidden, "upgrade_required",
-			"the audit log needs the " + tenancy.AuditTier + " tier or higher"}
-	}
-	q := r.URL.Query()
-	limit, err := queryInt(q, "limit", defaultAuditLimit, maxAuditLimit)
+	limit, err := queryInt(r.URL.Query(), "limit", defaultAuditLimit, maxAuditLimit)
 	if err != nil {
 		return err
 	}
-	after, err := decodeAuditCursor(q.Get("cursor"))
+	events, next, err := h.AuditPage(r.Context(), p, r.URL.Query().Get("cursor"), limit)
 	if err != nil {
 		return err
-	}
-	events, err := h.Audit.AuditEvents(r.Context(), p.TenantID, after, limit+1, actions)
-	if err != nil {
-		return err
-	}
-	next := ""
-	if len(events) > limit {
-		events = events[:limit]
-		next = encodeAuditCursor(events[limit-1].ID)
 	}
 	out := make([]auditEvent, len(events))
 	for i, e := range events {
 		out[i] = auditEventOf(e)
 	}
 	return writeJSON(w, http.StatusOK, newList(out, next))
+}
+
+// AuditPage returns up to limit events of caller p's audit log after
+// cursor ("" for the first), oldest first, and the cursor of the next
+// page ("" on the last), as GET /api/v1/audit does: 403
+// upgrade_required below the tier that reads it.
+func (h *Handler) AuditPage(ctx context.Context, p Principal, cursor string, limit int) ([]tenancy.AuditEvent, string, error) {
+	if h.Audit == nil {
+		return nil, "", &Error{http.StatusNotFound, "not_found", "the audit log is not available"}
+	}
+	actions, ok := tenancy.AuditActions(p.Tier)
+	if !ok {
+		return nil, "", &Error{http.StatusForbidden, "upgrade_required",
+			"the audit log needs the " + tenancy.AuditTier + " tier or higher"}
+	}
+	after, err := decodeAuditCursor(cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	events, err := h.Audit.AuditEvents(ctx, p.TenantID, after, limit+1, actions)
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(events) > limit {
+		events = events[:limit]
+		next = encodeAuditCursor(events[limit-1].ID)
+	}
+	return events, next, nil
 }
 
 // encodeAuditCursor returns the opaque cursor of the events after id.

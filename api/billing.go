@@ -39,19 +39,30 @@ func (h *Handler) changeSubscription(w http.ResponseWriter, r *http.Request, p P
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	if _, ok := h.Tiers.Get(req.Tier); !ok {
-		return &Error{http.StatusUnprocessableEntity, "invalid_request", "tier must be one of free, starter, pro, enterprise"}
-	}
-	t, err := h.billingTenant(r.Context(), p)
+	t, sub, err := h.ChangeTierFor(r, p, req.Tier)
 	if err != nil {
 		return err
 	}
-	sub, err := h.Billing.ChangeTier(r.Context(), t, req.Tier, billingRequestKey(r))
-	if err != nil {
-		return billingError(err)
-	}
 	return writeJSON(w, http.StatusAccepted, subscriptionResponse{Object: "subscription_change", Subscription: sub, CurrentTier: t.Tier, RequestedTier: req.Tier,
 		Message: "the tier changes once Stripe confirms the subscription"})
+}
+
+// ChangeTierFor asks Stripe to move caller p's tenant to tier, as POST
+// /api/v1/billing/subscription does in request r. It returns the tenant
+// as it was: its tier changes when Stripe confirms, by webhook.
+func (h *Handler) ChangeTierFor(r *http.Request, p Principal, tier string) (tenancy.Tenant, billing.Subscription, error) {
+	if _, ok := h.Tiers.Get(tier); !ok {
+		return tenancy.Tenant{}, billing.Subscription{}, &Error{http.StatusUnprocessableEntity, "invalid_request", "tier must be one of free, starter, pro, enterprise"}
+	}
+	t, err := h.billingTenant(r.Context(), p)
+	if err != nil {
+		return tenancy.Tenant{}, billing.Subscription{}, err
+	}
+	sub, err := h.Billing.ChangeTier(r.Context(), t, tier, billingRequestKey(r))
+	if err != nil {
+		return tenancy.Tenant{}, billing.Subscription{}, billingError(err)
+	}
+	return t, sub, nil
 }
 
 type portalRequest struct {
@@ -70,24 +81,43 @@ func (h *Handler) openPortal(w http.ResponseWriter, r *http.Request, p Principal
 	if req.ReturnURL == "" {
 		req.ReturnURL = "https://" + r.Host + "/"
 	}
-	if u, err := url.Parse(req.ReturnURL); err != nil || u.Scheme != "https" && u.Scheme != "http" || u.Host == "" {
-		return &Error{http.StatusUnprocessableEntity, "invalid_request", "return_url must be an absolute http(s) URL"}
-	}
-	t, err := h.billingTenant(r.Context(), p)
+	u, err := h.PortalURLFor(r.Context(), p, req.ReturnURL)
 	if err != nil {
 		return err
-	}
-	u, err := h.Billing.PortalURL(r.Context(), t, req.ReturnURL)
-	if err != nil {
-		return billingError(err)
 	}
 	return writeJSON(w, http.StatusOK, map[string]string{"object": "billing_portal_session", "url": u})
 }
 
+// PortalURLFor returns a Stripe customer-portal URL for caller p's tenant
+// that leads back to returnURL, as POST /api/v1/billing/portal does.
+func (h *Handler) PortalURLFor(ctx context.Context, p Principal, returnURL string) (string, error) {
+	if u, err := url.Parse(returnURL); err != nil || u.Scheme != "https" && u.Scheme != "http" || u.Host == "" {
+		return "", &Error{http.StatusUnprocessableEntity, "invalid_request", "return_url must be an absolute http(s) URL"}
+	}
+	t, err := h.billingTenant(ctx, p)
+	if err != nil {
+		return "", err
+	}
+	u, err := h.Billing.PortalURL(ctx, t, returnURL)
+	if err != nil {
+		return "", billingError(err)
+	}
+	return u, nil
+}
+
+// BillingAvailable returns nil when tenants change their tier through
+// billing, else the error the billing calls answer.
+func (h *Handler) BillingAvailable() error {
+	if h.Billing == nil {
+		return &Error{http.StatusNotFound, "billing_disabled", "billing is not enabled on this service; tiers are set by the operator"}
+	}
+	return nil
+}
+
 // billingTenant returns the caller's tenant, if billing is on.
 func (h *Handler) billingTenant(ctx context.Context, p Principal) (tenancy.Tenant, error) {
-	if h.Billing == nil {
-		return tenancy.Tenant{}, &Error{http.StatusNotFound, "billing_disabled", "billing is not enabled on this service; tiers are set by the operator"}
+	if err := h.BillingAvailable(); err != nil {
+		return tenancy.Tenant{}, err
 	}
 	return h.Accounts.Tenant(ctx, p.TenantID)
 }

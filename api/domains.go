@@ -21,11 +21,19 @@ type Domains interface {
 // custom domains are on (404 otherwise).
 func (h *Handler) domains(scope string, fn accountCall) http.HandlerFunc {
 	return h.account(scope, func(w http.ResponseWriter, r *http.Request, p Principal) error {
-		if h.Domains == nil {
-			return &Error{http.StatusNotFound, "not_found", "custom domains are not enabled on this service"}
+		if err := h.domainsOn(); err != nil {
+			return err
 		}
 		return fn(w, r, p)
 	})
+}
+
+// domainsOn returns the 404 of a service without custom domains, or nil.
+func (h *Handler) domainsOn() error {
+	if h.Domains == nil {
+		return &Error{http.StatusNotFound, "not_found", "custom domains are not enabled on this service"}
+	}
+	return nil
 }
 
 // claimDomain serves POST /api/v1/domains {domain}: 201 with the DNS TXT
@@ -37,21 +45,35 @@ func (h *Handler) claimDomain(w http.ResponseWriter, r *http.Request, p Principa
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	t, err := h.Accounts.Tenant(r.Context(), p.TenantID)
+	c, err := h.ClaimDomainFor(r, p, req.Domain)
 	if err != nil {
 		return err
 	}
-	c, err := h.Domains.Claim(r.Context(), t, req.Domain)
+	return writeJSON(w, http.StatusCreated, domainOf(c))
+}
+
+// ClaimDomainFor claims domain name for caller p's tenant, as POST
+// /api/v1/domains does in request r; the claim holds the TXT record that
+// proves control of it.
+func (h *Handler) ClaimDomainFor(r *http.Request, p Principal, name string) (domains.Claim, error) {
+	if err := h.domainsOn(); err != nil {
+		return domains.Claim{}, err
+	}
+	t, err := h.Accounts.Tenant(r.Context(), p.TenantID)
 	if err != nil {
-		return domainError(err)
+		return domains.Claim{}, err
+	}
+	c, err := h.Domains.Claim(r.Context(), t, name)
+	if err != nil {
+		return domains.Claim{}, domainError(err)
 	}
 	h.audit(r, p, tenancy.AuditSettingsDomain, c.Name)
-	return writeJSON(w, http.StatusCreated, domainOf(c))
+	return c, nil
 }
 
 // listDomains serves GET /api/v1/domains.
 func (h *Handler) listDomains(w http.ResponseWriter, r *http.Request, p Principal) error {
-	claims, err := h.Domains.List(r.Context(), p.TenantID)
+	claims, err := h.DomainsOf(r.Context(), p)
 	if err != nil {
 		return err
 	}
@@ -62,23 +84,57 @@ func (h *Handler) listDomains(w http.ResponseWriter, r *http.Request, p Principa
 	return writeJSON(w, http.StatusOK, newList(out, ""))
 }
 
+// DomainsOf returns the domains caller p's tenant has claimed, as GET
+// /api/v1/domains does.
+func (h *Handler) DomainsOf(ctx context.Context, p Principal) ([]domains.Claim, error) {
+	if err := h.domainsOn(); err != nil {
+		return nil, err
+	}
+	return h.Domains.List(ctx, p.TenantID)
+}
+
 // verifyDomain serves POST /api/v1/domains/{domain}/verify: 200 once the
 // TXT record holds the claim's value, 422 verification_failed before.
 func (h *Handler) verifyDomain(w http.ResponseWriter, r *http.Request, p Principal) error {
-	c, err := h.Domains.Verify(r.Context(), p.TenantID, r.PathValue("domain"))
+	c, err := h.VerifyDomainFor(r.Context(), p, r.PathValue("domain"))
 	if err != nil {
-		return domainError(err)
+		return err
 	}
 	return writeJSON(w, http.StatusOK, domainOf(c))
 }
 
+// VerifyDomainFor looks up the TXT record of caller p's claim of domain
+// name, as POST /api/v1/domains/{domain}/verify does.
+func (h *Handler) VerifyDomainFor(ctx context.Context, p Principal, name string) (domains.Claim, error) {
+	if err := h.domainsOn(); err != nil {
+		return domains.Claim{}, err
+	}
+	c, err := h.Domains.Verify(ctx, p.TenantID, name)
+	if err != nil {
+		return domains.Claim{}, domainError(err)
+	}
+	return c, nil
+}
+
 // deleteDomain serves DELETE /api/v1/domains/{domain}.
 func (h *Handler) deleteDomain(w http.ResponseWriter, r *http.Request, p Principal) error {
-	if err := h.Domains.Delete(r.Context(), p.TenantID, r.PathValue("domain")); err != nil {
+	if err := h.DeleteDomainFor(r, p, r.PathValue("domain")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// DeleteDomainFor drops caller p's claim of domain name, as DELETE
+// /api/v1/domains/{domain} does in request r.
+func (h *Handler) DeleteDomainFor(r *http.Request, p Principal, name string) error {
+	if err := h.domainsOn(); err != nil {
+		return err
+	}
+	if err := h.Domains.Delete(r.Context(), p.TenantID, name); err != nil {
 		return domainError(err)
 	}
-	h.audit(r, p, tenancy.AuditSettingsDomain, r.PathValue("domain"))
-	w.WriteHeader(http.StatusNoContent)
+	h.audit(r, p, tenancy.AuditSettingsDomain, name)
 	return nil
 }
 

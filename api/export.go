@@ -104,22 +104,33 @@ func (h *Handler) deleteTenant(w http.ResponseWriter, r *http.Request, p Princip
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	t, err := h.Accounts.Tenant(r.Context(), p.TenantID)
+	purge, err := h.DeleteTenantFor(r, p, req.Confirm)
 	if err != nil {
 		return err
 	}
-	if req.Confirm != t.Slug {
-		return &Error{http.StatusUnprocessableEntity, "confirmation_required", `send {"confirm": "` + t.Slug + `"} to delete this tenant and all its data`}
+	return writeJSON(w, http.StatusAccepted, deleteTenantResponse{Object: "tenant_deletion", Status: "deleted", PurgeAfter: purge.UTC()})
+}
+
+// DeleteTenantFor deletes caller p's tenant if confirm is its slug, as
+// DELETE /api/v1/tenant does in request r, and returns when its data is
+// purged.
+func (h *Handler) DeleteTenantFor(r *http.Request, p Principal, confirm string) (time.Time, error) {
+	t, err := h.Accounts.Tenant(r.Context(), p.TenantID)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if confirm != t.Slug {
+		return time.Time{}, &Error{http.StatusUnprocessableEntity, "confirmation_required", `send {"confirm": "` + t.Slug + `"} to delete this tenant and all its data`}
 	}
 	if h.Billing != nil && t.StripeSubscriptionID != "" {
 		if _, err := h.Billing.ChangeTier(r.Context(), t, "free", "delete:"+t.ID); err != nil {
-			return billingError(err)
+			return time.Time{}, billingError(err)
 		}
 	}
 	purge, err := h.Accounts.DeleteTenant(r.Context(), t.ID)
 	if err != nil {
-		return err
+		return time.Time{}, err
 	}
 	h.audit(r, p, tenancy.AuditTenantDelete, t.ID)
-	return writeJSON(w, http.StatusAccepted, deleteTenantResponse{Object: "tenant_deletion", Status: "deleted", PurgeAfter: purge.UTC()})
+	return purge, nil
 }

@@ -39,31 +39,52 @@ func (h *Handler) putNotifications(w http.ResponseWriter, r *http.Request, p Pri
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	if err := notify.CheckURL(req.URL, h.AllowPrivateWebhooks); err != nil {
-		return &Error{http.StatusUnprocessableEntity, "invalid_request", "url: " + err.Error()}
+	wh, _, err := h.SetWebhookFor(r, p, req.URL, req.RotateSecret)
+	if err != nil {
+		return err
 	}
-	wh, err := h.Webhooks.Webhook(r.Context(), p.TenantID)
+	return writeJSON(w, http.StatusOK, notificationsResponse{Object: "webhook", URL: wh.URL, Secret: wh.Secret, UpdatedAt: wh.UpdatedAt.UTC()})
+}
+
+// SetWebhookFor sends caller p's usage notices to url, as PUT
+// /api/v1/notifications does in request r; the signing secret is made on
+// first use or when rotate is set, and newSecret reports whether it was.
+func (h *Handler) SetWebhookFor(r *http.Request, p Principal, url string, rotate bool) (wh tenancy.Webhook, newSecret bool, err error) {
+	if err := notify.CheckURL(url, h.AllowPrivateWebhooks); err != nil {
+		return tenancy.Webhook{}, false, &Error{http.StatusUnprocessableEntity, "invalid_request", "url: " + err.Error()}
+	}
+	wh, err = h.Webhooks.Webhook(r.Context(), p.TenantID)
 	switch {
-	case errors.Is(err, tenancy.ErrNotFound) || req.RotateSecret:
-		wh.Secret = notify.NewSecret()
+	case errors.Is(err, tenancy.ErrNotFound) || rotate:
+		wh.Secret, newSecret = notify.NewSecret(), true
 	case err != nil:
-		return err
+		return tenancy.Webhook{}, false, err
 	}
-	wh.TenantID, wh.URL, wh.UpdatedAt = p.TenantID, req.URL, time.Now().UTC()
+	wh.TenantID, wh.URL, wh.UpdatedAt = p.TenantID, url, time.Now().UTC()
 	if err := h.Webhooks.SetWebhook(r.Context(), wh); err != nil {
-		return err
+		return tenancy.Webhook{}, false, err
 	}
 	h.audit(r, p, tenancy.AuditSettingsNotification, "put")
-	return writeJSON(w, http.StatusOK, notificationsResponse{Object: "webhook", URL: wh.URL, Secret: wh.Secret, UpdatedAt: wh.UpdatedAt.UTC()})
+	return wh, newSecret, nil
 }
 
 // getNotifications serves GET /api/v1/notifications.
 func (h *Handler) getNotifications(w http.ResponseWriter, r *http.Request, p Principal) error {
-	wh, err := h.Webhooks.Webhook(r.Context(), p.TenantID)
+	wh, err := h.WebhookOf(r.Context(), p)
 	if err != nil {
-		return webhookError(err)
+		return err
 	}
 	return writeJSON(w, http.StatusOK, notificationsResponse{Object: "webhook", URL: wh.URL, Secret: wh.Secret, UpdatedAt: wh.UpdatedAt.UTC()})
+}
+
+// WebhookOf returns caller p's webhook, as GET /api/v1/notifications
+// does: 404 when none is set.
+func (h *Handler) WebhookOf(ctx context.Context, p Principal) (tenancy.Webhook, error) {
+	wh, err := h.Webhooks.Webhook(ctx, p.TenantID)
+	if err != nil {
+		return tenancy.Webhook{}, webhookError(err)
+	}
+	return wh, nil
 }
 
 // deleteNotifications serves DELETE /api/v1/notifications.

@@ -40,14 +40,24 @@ func ssoConfigOf(c tenancy.SSOConfig) ssoConfig {
 // sign-on is on (404 otherwise).
 func (h *Handler) sso(scope string, fn accountCall) http.HandlerFunc {
 	return h.account(scope, func(w http.ResponseWriter, r *http.Request, p Principal) error {
-		if h.SSO == nil {
-			return &Error{http.StatusNotFound, "not_found", "single sign-on is not enabled on this service"}
-		}
-		if !sso.Eligible(p.Tier) {
-			return ssoError(sso.ErrNotEligible)
+		if err := h.SSOAvailable(p); err != nil {
+			return err
 		}
 		return fn(w, r, p)
 	})
+}
+
+// SSOAvailable returns nil when caller p's tenant may use single sign-on,
+// else the error the single sign-on calls answer: 404 when it is off,
+// 403 upgrade_required below the enterprise tier.
+func (h *Handler) SSOAvailable(p Principal) error {
+	if h.SSO == nil {
+		return &Error{http.StatusNotFound, "not_found", "single sign-on is not enabled on this service"}
+	}
+	if !sso.Eligible(p.Tier) {
+		return ssoError(sso.ErrNotEligible)
+	}
+	return nil
 }
 
 // putSSO serves PUT /api/v1/sso {issuer, client_id, client_secret,
@@ -63,36 +73,74 @@ func (h *Handler) putSSO(w http.ResponseWriter, r *http.Request, p Principal) er
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	t, err := h.Accounts.Tenant(r.Context(), p.TenantID)
+	c, err := h.SetSSOFor(r, p, tenancy.SSOConfig{Issuer: req.Issuer, ClientID: req.ClientID,
+		ClientSecret: req.ClientSecret, Audience: req.Audience})
 	if err != nil {
 		return err
 	}
-	c, err := h.SSO.Set(r.Context(), t, tenancy.SSOConfig{Issuer: req.Issuer, ClientID: req.ClientID,
-		ClientSecret: req.ClientSecret, Audience: req.Audience})
+	return writeJSON(w, http.StatusOK, ssoConfigOf(c))
+}
+
+// SetSSOFor sets caller p's single sign-on to c's issuer, client and
+// audience, as PUT /api/v1/sso does in request r.
+func (h *Handler) SetSSOFor(r *http.Request, p Principal, c tenancy.SSOConfig) (tenancy.SSOConfig, error) {
+	if err := h.SSOAvailable(p); err != nil {
+		return tenancy.SSOConfig{}, err
+	}
+	t, err := h.Accounts.Tenant(r.Context(), p.TenantID)
 	if err != nil {
-		return ssoError(err)
+		return tenancy.SSOConfig{}, err
+	}
+	c, err = h.SSO.Set(r.Context(), t, c)
+	if err != nil {
+		return tenancy.SSOConfig{}, ssoError(err)
 	}
 	h.audit(r, p, tenancy.AuditSettingsSSO, c.Issuer)
-	return writeJSON(w, http.StatusOK, ssoConfigOf(c))
+	return c, nil
 }
 
 // getSSO serves GET /api/v1/sso.
 func (h *Handler) getSSO(w http.ResponseWriter, r *http.Request, p Principal) error {
-	c, err := h.SSO.Get(r.Context(), p.TenantID)
+	c, err := h.SSOOf(r.Context(), p)
 	if err != nil {
-		return ssoError(err)
+		return err
 	}
 	return writeJSON(w, http.StatusOK, ssoConfigOf(c))
+}
+
+// SSOOf returns caller p's single sign-on, as GET /api/v1/sso does: 404
+// when none is set. Its client secret is never to be shown.
+func (h *Handler) SSOOf(ctx context.Context, p Principal) (tenancy.SSOConfig, error) {
+	if err := h.SSOAvailable(p); err != nil {
+		return tenancy.SSOConfig{}, err
+	}
+	c, err := h.SSO.Get(ctx, p.TenantID)
+	if err != nil {
+		return tenancy.SSOConfig{}, ssoError(err)
+	}
+	return c, nil
 }
 
 // deleteSSO serves DELETE /api/v1/sso: the issuer's tokens are refused
 // from then on.
 func (h *Handler) deleteSSO(w http.ResponseWriter, r *http.Request, p Principal) error {
+	if err := h.DeleteSSOFor(r, p); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// DeleteSSOFor removes caller p's single sign-on, as DELETE /api/v1/sso
+// does in request r.
+func (h *Handler) DeleteSSOFor(r *http.Request, p Principal) error {
+	if err := h.SSOAvailable(p); err != nil {
+		return err
+	}
 	if err := h.SSO.Delete(r.Context(), p.TenantID); err != nil {
 		return ssoError(err)
 	}
 	h.audit(r, p, tenancy.AuditSettingsSSO, "delete")
-	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 

@@ -223,7 +223,7 @@ func (a *App) wire(ctx caddy.Context) error {
 	a.health = a.newHealth()
 	var err error
 	a.console, err = console.New(console.Config{Signups: a.signup, Callers: a.resolver, API: a.api,
-		Store: store, Hasher: hasher, Logger: ctx.Slogger()})
+		Store: store, SSO: &sso.Login{Store: store, Providers: providers}, Hasher: hasher, Logger: ctx.Slogger()})
 	if err != nil {
 		return err
 	}

@@ -386,7 +386,8 @@ func consoleLogout(t *testing.T, b *browser) {
 	expectStatus(t, "create a key after logout", resp, body, http.StatusUnauthorized)
 }
 
-// TestConsoleLoginRateLimited checks the per-IP zone of console logins.
+// TestConsoleLoginRateLimited checks the per-IP zone of console logins
+// and SSO starts.
 func TestConsoleLoginRateLimited(t *testing.T) {
 	consoleLogins = "2"
 	t.Cleanup(func() { consoleLogins = "1000" })
@@ -407,5 +408,14 @@ func TestConsoleLoginRateLimited(t *testing.T) {
 	}
 	if resp, _ := b.get("/console/login"); resp.StatusCode != http.StatusOK {
 		t.Fatalf("the login page after the limit = %d; only attempts are limited", resp.StatusCode)
+	}
+	// SSO starts, from the form or a link, are login attempts too.
+	resp, err = b.c.Get(testBase + "/console/sso/start?tenant=acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("an SSO start past the limit = %d; want 429", resp.StatusCode)
 	}
 }

@@ -1,6 +1,7 @@
 // Package console serves the tenant console: server-rendered pages under
-// /console/ to sign up, log in with an admin-scope API key, see the
-// period's usage and manage keys. It calls the API's own operations
+// /console/ to sign up, log in with an admin-scope API key or through an
+// enterprise tenant's single sign-on, see the period's usage and manage
+// keys. It calls the API's own operations
 // (package api, access and tenancy), so no rule is implemented twice.
 // Pages need no JavaScript; the one script, copy.js, adds copy buttons.
 package console
@@ -18,6 +19,7 @@ import (
 	"github.com/contextlite/cloud/access"
 	"github.com/contextlite/cloud/api"
 	"github.com/contextlite/cloud/metering"
+	"github.com/contextlite/cloud/sso"
 	"github.com/contextlite/cloud/tenancy"
 )
 
@@ -29,10 +31,20 @@ type Signups interface {
 	Create(r *http.Request, email, company string) (api.SignupOutcome, error)
 }
 
-// Callers authenticates keys as the API does (access.Resolver).
+// Callers authenticates keys and admits tenants as the API does
+// (access.Resolver).
 type Callers interface {
 	ResolveKey(ctx context.Context, plaintext string) (access.Caller, error)
 	ResolveKeyHash(ctx context.Context, hash []byte) (access.Caller, error)
+	ResolveTenant(ctx context.Context, name string) (access.Caller, error)
+}
+
+// SSOLogins runs logins through enterprise tenants' identity providers
+// and says whether their sessions still hold (sso.Login).
+type SSOLogins interface {
+	Start(ctx context.Context, t tenancy.Tenant, redirectURL string) (string, sso.Attempt, error)
+	Finish(ctx context.Context, t tenancy.Tenant, redirectURL string, a sso.Attempt, state, code string) (sso.Identity, error)
+	Check(ctx context.Context, t tenancy.Tenant, issuer string) error
 }
 
 // API holds the API's key and usage operations (api.Handler).
@@ -42,6 +54,7 @@ type API interface {
 	RotateKeyFor(r *http.Request, p api.Principal, id string, grace time.Duration) (string, tenancy.APIKey, error)
 	RevokeKeyFor(r *http.Request, p api.Principal, id string) error
 	UsageReport(ctx context.Context, p api.Principal) (metering.Report, error)
+	Settings // billing, settings and audit log (settings.go)
 }
 
 // Store keeps the console's sessions and reads usage history (tenancy.Store).
@@ -61,23 +74,29 @@ type Config struct {
 	Callers Callers
 	API     API
 	Store   Store
+	SSO     SSOLogins        // nil: no single sign-on login
 	Hasher  tenancy.Hasher   // the API keys' hasher (the Authenticator's)
 	Now     func() time.Time // nil: time.Now
 	Logger  *slog.Logger     // nil: discard
 	// LoginsPerTenant bounds the logins to one tenant per minute (default 10).
 	LoginsPerTenant int
+	// SSOStartsPerTenant bounds the single sign-on logins started for one
+	// tenant per minute (default 30).
+	SSOStartsPerTenant int
 }
 
 // Console serves /console/.
 type Console struct {
-	cfg    Config
-	mux    *http.ServeMux
-	pages  map[string]*template.Template
-	logins *limiter
+	cfg       Config
+	mux       *http.ServeMux
+	pages     map[string]*template.Template
+	logins    *limiter
+	ssoStarts *limiter
 }
 
 // pageNames are the templates besides the layout.
-var pageNames = []string{"signup", "signup_done", "login", "overview", "keys", "key_done", "error"}
+var pageNames = []string{"signup", "signup_done", "login", "sso_continue", "overview", "keys", "key_done", "error",
+	"billing", "settings", "webhook_secret", "tenant_deleted", "audit"}
 
 // New returns the console of cfg.
 func New(cfg Config) (*Console, error) {
@@ -90,8 +109,11 @@ func New(cfg Config) (*Console, error) {
 	if cfg.LoginsPerTenant <= 0 {
 		cfg.LoginsPerTenant = 10
 	}
+	if cfg.SSOStartsPerTenant <= 0 {
+		cfg.SSOStartsPerTenant = 30
+	}
 	c := &Console{cfg: cfg, pages: make(map[string]*template.Template),
-		logins: newLimiter(cfg.LoginsPerTenant, time.Minute)}
+		logins: newLimiter(cfg.LoginsPerTenant, time.Minute), ssoStarts: newLimiter(cfg.SSOStartsPerTenant, time.Minute)}
 	for _, name := range pageNames {
 		t, err := template.New(name).Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
@@ -113,12 +135,27 @@ func (c *Console) routes() {
 	m.HandleFunc("POST /console/signup", c.signup)
 	m.HandleFunc("GET /console/login", c.loginForm)
 	m.HandleFunc("POST /console/login", c.login)
+	m.HandleFunc("GET /console/sso/start", c.ssoStart)
+	m.HandleFunc("POST /console/sso/start", c.ssoStart)
+	m.HandleFunc("GET /console/sso/callback", c.ssoCallback)
 	m.HandleFunc("POST /console/logout", c.authed(c.logout))
 	m.HandleFunc("GET /console/overview", c.authed(c.overview))
 	m.HandleFunc("GET /console/keys", c.authed(c.keys))
 	m.HandleFunc("POST /console/keys", c.authed(c.createKey))
 	m.HandleFunc("POST /console/keys/{id}/rotate", c.authed(c.rotateKey))
 	m.HandleFunc("POST /console/keys/{id}/revoke", c.authed(c.revokeKey))
+	m.HandleFunc("GET /console/billing", c.authed(c.billingPage))
+	m.HandleFunc("POST /console/billing", c.authed(c.changeTier))
+	m.HandleFunc("GET /console/billing/portal", c.authed(c.billingPortal))
+	m.HandleFunc("GET /console/settings", c.authed(c.settings))
+	m.HandleFunc("POST /console/settings/webhook", c.authed(c.setWebhook))
+	m.HandleFunc("POST /console/settings/domains", c.authed(c.claimDomain))
+	m.HandleFunc("POST /console/settings/domains/{domain}/verify", c.authed(c.verifyDomain))
+	m.HandleFunc("POST /console/settings/domains/{domain}/delete", c.authed(c.deleteDomain))
+	m.HandleFunc("POST /console/settings/sso", c.authed(c.setSSO))
+	m.HandleFunc("POST /console/settings/sso/delete", c.authed(c.deleteSSO))
+	m.HandleFunc("POST /console/settings/delete", c.authed(c.deleteTenant))
+	m.HandleFunc("GET /console/audit", c.authed(c.audit))
 	m.HandleFunc("/console/", c.notFound)
 	c.mux = m
 }

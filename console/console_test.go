@@ -70,10 +70,10 @@ func (f fixture) client(t *testing.T) *http.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := f.srv.Client()
+	c := *f.srv.Client() // a copy: the server's client is shared
 	c.Jar = jar
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return c
+	return &c
 }
 
 var csrfInput = regexp.MustCompile(`name="csrf" value="([^"]+)"`)

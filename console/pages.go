@@ -63,7 +63,20 @@ func (c *Console) anonymousForm(w http.ResponseWriter, r *http.Request) bool {
 }
 
 func (c *Console) loginForm(w http.ResponseWriter, r *http.Request) {
-	c.render(w, r, http.StatusOK, "login", page{Title: "Log in", CSRF: formToken(w, r)})
+	c.loginPage(w, r, http.StatusOK, "", "")
+}
+
+// loginData is what the login page shows besides its forms.
+type loginData struct {
+	SSO    bool   // single sign-on is offered
+	Tenant string // the tenant of the single sign-on form
+}
+
+// loginPage shows the login forms with status and, unless "", an error;
+// tenant fills the single sign-on form.
+func (c *Console) loginPage(w http.ResponseWriter, r *http.Request, status int, msg, tenant string) {
+	c.render(w, r, status, "login", page{Title: "Log in", Error: msg, CSRF: formToken(w, r),
+		Data: loginData{SSO: c.cfg.SSO != nil, Tenant: tenant}})
 }
 
 // login exchanges an admin-scope key for a session.
@@ -80,10 +93,11 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		err = &api.Error{Status: http.StatusForbidden, Code: "insufficient_scope", Message: "The console needs a key with the admin scope."}
 	}
 	if err == nil {
-		err = c.openSession(w, r, caller, key)
+		err = c.openSession(w, r, tenancy.Session{TenantID: caller.Tenant.ID, Kind: tenancy.SessionKey,
+			KeyID: caller.Principal.KeyID, KeyHash: c.cfg.Hasher.Hash(key)})
 	}
 	if e, ok := errors.AsType[*api.Error](err); ok && e.Status < http.StatusInternalServerError {
-		c.render(w, r, e.Status, "login", page{Title: "Log in", Error: e.Message, CSRF: formToken(w, r)})
+		c.loginPage(w, r, e.Status, e.Message, "")
 		return
 	}
 	if err != nil {

@@ -15,7 +15,10 @@ type page struct {
 	CSRF   string          // the token of the page's forms
 	Tenant *tenancy.Tenant // nil: not logged in
 	Copy   bool            // loads copy.js, for the copy buttons
-	Data   any
+	// Refresh, when set, is a URL the browser goes on to at once (a
+	// redirect that a form's submission may not make; see ssoStart).
+	Refresh string
+	Data    any
 }
 
 // forSession returns a page of logged-in session s.

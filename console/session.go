@@ -13,6 +13,7 @@ import (
 
 	"github.com/contextlite/cloud/access"
 	"github.com/contextlite/cloud/api"
+	"github.com/contextlite/cloud/sso"
 	"github.com/contextlite/cloud/tenancy"
 )
 
@@ -65,8 +66,7 @@ func (c *Console) authed(page authedPage) http.HandlerFunc {
 }
 
 // session returns r's session if it is valid: not idle past its expiry,
-// and opened by a key that is still active with the admin scope, of the
-// session's tenant, as the API would accept it now.
+// and what opened it still admits it (see sessionCaller).
 func (c *Console) session(r *http.Request) (session, error) {
 	ck, err := r.Cookie(sessionCookie)
 	if err != nil || ck.Value == "" {
@@ -83,12 +83,12 @@ func (c *Console) session(r *http.Request) (session, error) {
 	if !now.Before(se.ExpiresAt) {
 		return session{}, errors.Join(errNoSession, c.cfg.Store.DeleteSession(ctx, hash))
 	}
-	caller, err := c.cfg.Callers.ResolveKeyHash(ctx, se.KeyHash)
-	if err != nil || caller.Tenant.ID != se.TenantID || !caller.Principal.Can(tenancy.ScopeAdmin) {
-		if _, refused := errors.AsType[*api.Error](err); err != nil && !refused {
-			return session{}, err
-		}
+	caller, err := c.sessionCaller(ctx, se)
+	if errors.Is(err, errEnded) {
 		return session{}, errors.Join(errNoSession, c.cfg.Store.DeleteSession(ctx, hash))
+	}
+	if err != nil {
+		return session{}, err
 	}
 	if now.Sub(se.LastSeenAt) >= touchEvery {
 		if err := c.cfg.Store.TouchSession(ctx, hash, now, now.Add(IdleTimeout)); err != nil {
@@ -98,10 +98,66 @@ func (c *Console) session(r *http.Request) (session, error) {
 	return session{Session: se, Caller: caller}, nil
 }
 
-// openSession starts a session for caller, who logged in with the key
-// plaintext, and sets its cookie. A session r had is ended: the id is
-// new at each login.
-func (c *Console) openSession(w http.ResponseWriter, r *http.Request, caller access.Caller, plaintext string) error {
+// errEnded means that what opened a session no longer admits it.
+var errEnded = errors.New("session ended")
+
+// ssoScopes are the scopes of a session opened through single sign-on:
+// the tenant's identity provider vouches for an administrator.
+var ssoScopes = []string{tenancy.ScopeAdmin}
+
+// sessionCaller returns the caller session se acts as, checked now: a
+// session of a key needs that key still active with the admin scope, as
+// the API would accept it; a session of single sign-on needs its tenant
+// admitted as the API admits it and still allowed the single sign-on of
+// the session's issuer (enterprise tier, configuration kept). errEnded
+// when that no longer holds.
+func (c *Console) sessionCaller(ctx context.Context, se tenancy.Session) (access.Caller, error) {
+	var caller access.Caller
+	var err error
+	switch se.Kind {
+	case tenancy.SessionKey:
+		caller, err = c.cfg.Callers.ResolveKeyHash(ctx, se.KeyHash)
+	case tenancy.SessionSSO:
+		caller, err = c.ssoCaller(ctx, se)
+	default:
+		return access.Caller{}, errEnded
+	}
+	if _, refused := errors.AsType[*api.Error](err); refused {
+		return access.Caller{}, errEnded
+	}
+	if err != nil {
+		return access.Caller{}, err
+	}
+	if caller.Tenant.ID != se.TenantID || !caller.Principal.Can(tenancy.ScopeAdmin) {
+		return access.Caller{}, errEnded
+	}
+	return caller, nil
+}
+
+// ssoCaller returns the caller of se, a session of single sign-on.
+func (c *Console) ssoCaller(ctx context.Context, se tenancy.Session) (access.Caller, error) {
+	if c.cfg.SSO == nil {
+		return access.Caller{}, errEnded
+	}
+	caller, err := c.cfg.Callers.ResolveTenant(ctx, se.TenantID)
+	if err != nil {
+		return access.Caller{}, err
+	}
+	err = c.cfg.SSO.Check(ctx, caller.Tenant, se.Issuer)
+	if errors.Is(err, sso.ErrNotEligible) || errors.Is(err, sso.ErrNotConfigured) {
+		return access.Caller{}, errEnded
+	}
+	if err != nil {
+		return access.Caller{}, err
+	}
+	caller.Principal.Scopes = ssoScopes
+	return caller, nil
+}
+
+// openSession starts session se, naming its tenant and what opened it,
+// and sets its cookie. A session r had is ended: the id is new at each
+// login.
+func (c *Console) openSession(w http.ResponseWriter, r *http.Request, se tenancy.Session) error {
 	ctx, now := r.Context(), c.cfg.Now()
 	if old, err := r.Cookie(sessionCookie); err == nil {
 		if err := c.cfg.Store.DeleteSession(ctx, hashID(old.Value)); err != nil {
@@ -111,11 +167,10 @@ func (c *Console) openSession(w http.ResponseWriter, r *http.Request, caller acc
 	if _, err := c.cfg.Store.DeleteExpiredSessions(ctx, now); err != nil {
 		return err
 	}
-	id, secret := randomToken(), randomToken()
-	err := c.cfg.Store.CreateSession(ctx, tenancy.Session{IDHash: hashID(id), TenantID: caller.Tenant.ID,
-		KeyID: caller.Principal.KeyID, KeyHash: c.cfg.Hasher.Hash(plaintext), CSRFSecret: secret,
-		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(IdleTimeout)})
-	if err != nil {
+	id := randomToken()
+	se.IDHash, se.CSRFSecret = hashID(id), randomToken()
+	se.CreatedAt, se.LastSeenAt, se.ExpiresAt = now, now, now.Add(IdleTimeout)
+	if err := c.cfg.Store.CreateSession(ctx, se); err != nil {
 		return fmt.Errorf("console login: %w", err)
 	}
 	http.SetCookie(w, cookie(sessionCookie, id))
@@ -128,9 +183,7 @@ func (c *Console) endSession(ctx context.Context, w http.ResponseWriter, r *http
 	if err != nil {
 		return nil
 	}
-	clear := cookie(sessionCookie, "")
-	clear.MaxAge = -1
-	http.SetCookie(w, clear)
+	clearCookie(w, sessionCookie)
 	return c.cfg.Store.DeleteSession(ctx, hashID(ck.Value))
 }
 

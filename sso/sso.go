@@ -1,6 +1,7 @@
 // Package sso holds enterprise tenants' OpenID Connect single sign-on:
-// checking the provider a tenant configures, and accepting the JWTs that
-// provider signs for the tenant.
+// checking the provider a tenant configures, accepting the JWTs that
+// provider signs for the tenant, and logging the tenant's people in to
+// the console through it (Login).
 package sso
 
 import (

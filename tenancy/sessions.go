@@ -6,32 +6,48 @@ import (
 	"time"
 )
 
+// Kinds of console sessions: what opened them.
+const (
+	SessionKey = "key" // an admin-scope API key
+	SessionSSO = "sso" // the tenant's single sign-on
+)
+
 // Session is a console login: a browser's session, opened with an
-// admin-scope key. Only the hash of the session id is stored.
+// admin-scope key or through the tenant's single sign-on. Only the hash
+// of the session id is stored.
 type Session struct {
 	IDHash     []byte // hash of the cookie's session id
 	TenantID   string
-	KeyID      string // the key that opened it
-	KeyHash    []byte // that key's hash, to check it is still active
+	Kind       string // SessionKey or SessionSSO; "" is SessionKey
+	KeyID      string // the key that opened it (kind key)
+	KeyHash    []byte // that key's hash, to check it is still active (kind key)
+	Issuer     string // the ID token's issuer (kind sso)
+	Subject    string // the ID token's subject (kind sso)
 	CSRFSecret string // the synchronizer token of the session's forms
 	CreatedAt  time.Time
 	LastSeenAt time.Time
 	ExpiresAt  time.Time // idle expiry: moved on at each use
 }
 
-const sessionColumns = "id_hash, tenant_id, key_id, key_hash, csrf_secret, created_at, last_seen_at, expires_at"
+const sessionColumns = "id_hash, tenant_id, kind, key_id, key_hash, sso_issuer, sso_subject, csrf_secret, created_at, last_seen_at, expires_at"
 
 func scanSession(row scanner) (Session, error) {
 	var s Session
 	var created, seen, expires timeCol
-	err := row.Scan(&s.IDHash, &s.TenantID, &s.KeyID, &s.KeyHash, &s.CSRFSecret, &created, &seen, &expires)
+	err := row.Scan(&s.IDHash, &s.TenantID, &s.Kind, &s.KeyID, &s.KeyHash, &s.Issuer, &s.Subject, &s.CSRFSecret, &created, &seen, &expires)
 	s.CreatedAt, s.LastSeenAt, s.ExpiresAt = created.T, seen.T, expires.T
 	return s, err
 }
 
 func (s *sqlStore) CreateSession(ctx context.Context, se Session) error {
-	_, err := s.db.exec(ctx, "INSERT INTO console_sessions ("+sessionColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-		se.IDHash, se.TenantID, se.KeyID, se.KeyHash, se.CSRFSecret, se.CreatedAt, se.LastSeenAt, se.ExpiresAt)
+	if se.Kind == "" {
+		se.Kind = SessionKey
+	}
+	if se.KeyHash == nil {
+		se.KeyHash = []byte{} // the column is NOT NULL; sessions of kind sso have no key
+	}
+	_, err := s.db.exec(ctx, "INSERT INTO console_sessions ("+sessionColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+		se.IDHash, se.TenantID, se.Kind, se.KeyID, se.KeyHash, se.Issuer, se.Subject, se.CSRFSecret, se.CreatedAt, se.LastSeenAt, se.ExpiresAt)
 	if err != nil {
 		return fmt.Errorf("create session of tenant %s: %w", se.TenantID, err)
 	}

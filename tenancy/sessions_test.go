@@ -53,3 +53,35 @@ func TestSessions(t *testing.T) {
 		}
 	})
 }
+
+// A session opened through single sign-on keeps its issuer and subject
+// and has no key.
+func TestSSOSessions(t *testing.T) {
+	eachStore(t, func(t *testing.T, s Store) {
+		ctx := context.Background()
+		at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+		tn := mustTenant(t, s, "acme", at)
+		se := Session{IDHash: []byte("sso1"), TenantID: tn.ID, Kind: SessionSSO, Issuer: "https://idp.example.com",
+			Subject: "alice", CSRFSecret: "c", CreatedAt: at, LastSeenAt: at, ExpiresAt: at.Add(12 * time.Hour)}
+		if err := s.CreateSession(ctx, se); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Session(ctx, se.IDHash)
+		if err != nil || got.Kind != SessionSSO || got.Issuer != se.Issuer || got.Subject != "alice" ||
+			got.KeyID != "" || len(got.KeyHash) != 0 || got.TenantID != tn.ID {
+			t.Fatalf("Session = %+v, %v; want %+v", got, err, se)
+		}
+		key := Session{IDHash: []byte("key1"), TenantID: tn.ID, KeyID: "k", KeyHash: []byte("kh"), CSRFSecret: "c",
+			CreatedAt: at, LastSeenAt: at, ExpiresAt: at.Add(time.Hour)}
+		if err := s.CreateSession(ctx, key); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.Session(ctx, key.IDHash); err != nil || got.Kind != SessionKey || got.Issuer != "" || got.Subject != "" {
+			t.Fatalf("a session without a kind = %+v, %v; want kind key", got, err)
+		}
+		if err := s.CreateSession(ctx, Session{IDHash: []byte("bad"), TenantID: tn.ID, Kind: "cookie", CSRFSecret: "c",
+			CreatedAt: at, LastSeenAt: at, ExpiresAt: at}); err == nil {
+			t.Fatal("a session of an unknown kind was stored")
+		}
+	})
+}

@@ -156,7 +156,7 @@ type Store interface {
 	// DeleteSSO removes a tenant's single sign-on; ErrNotFound if it has none.
 	DeleteSSO(ctx context.Context, tenantID string) error
 
-	// CreateSession stores a console session.
+	// CreateSession stores a console session; an empty Kind is SessionKey.
 	CreateSession(ctx context.Context, s Session) error
 	// Session returns the console session whose id hashes to idHash; ErrNotFound if none.
 	Session(ctx context.Context, idHash []byte) (Session, error)
