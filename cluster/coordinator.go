@@ -17,6 +17,7 @@ type Coordinator struct {
 	Bus    *Bus
 	Leases *Leases
 	pool   *pgxpool.Pool
+	logger *slog.Logger
 }
 
 // Open connects to the PostgreSQL control plane of dsn; logger may be nil.
@@ -40,7 +41,10 @@ func Open(ctx context.Context, dsn string, logger *slog.Logger) (*Coordinator, e
 		pool.Close()
 		return nil, err
 	}
-	return &Coordinator{Bus: bus, Leases: leases, pool: pool}, nil
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Coordinator{Bus: bus, Leases: leases, pool: pool, logger: logger}, nil
 }
 
 // Close closes the connections; stop the listeners and leases first.
