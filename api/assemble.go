@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -8,12 +9,19 @@ import (
 	"github.com/contextlite/cloud/contextengine"
 )
 
-type assembleRequest struct {
+// AssembleRequest is what POST /api/v1/context/assemble asks.
+type AssembleRequest struct {
 	Query        string `json:"query"`
-	MaxTokens    int    `json:"max_tokens"`
-	MaxDocuments int    `json:"max_documents"`
-	Workspace    string `json:"workspace"`
-	UseCache     *bool  `json:"use_cache"` // default true
+	MaxTokens    int    `json:"max_tokens"`    // 0: the default, within the tier's limit
+	MaxDocuments int    `json:"max_documents"` // 0: the default
+	Workspace    string `json:"workspace"`     // empty: all workspaces
+	UseCache     *bool  `json:"use_cache"`     // default true
+}
+
+// Assembly is an assembled context; its MaxTokens is the budget applied.
+type Assembly struct {
+	contextengine.Result
+	Clamped bool // the tier's limit lowered the requested budget
 }
 
 type assembleResponse struct {
@@ -71,15 +79,49 @@ type clamp struct {
 // assemble serves POST /api/v1/context/assemble. A max_tokens above the
 // tier's limit is lowered to it, which the response's clamped reports.
 func assemble(w http.ResponseWriter, r *http.Request, t *contextengine.Tenant, p Principal) error {
-	var req assembleRequest
+	var req AssembleRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
+	args, _ := json.Marshal(req) // plain fields always marshal
+	name, err := requestName(r, args)
+	if err != nil {
+		return err
+	}
+	a, err := assembleOn(r.Context(), t, p, req, name)
+	if err != nil {
+		return err
+	}
+	resp := assembleResponse{
+		Object:         "context",
+		Query:          req.Query,
+		Documents:      make([]assembledSpan, len(a.Items)),
+		TotalDocuments: len(a.Items),
+		TotalTokens:    a.TotalTokens,
+		MaxTokens:      a.MaxTokens,
+		CacheHit:       a.Cached,
+		Timings:        timingsOf(a.Timings),
+	}
+	for i, it := range a.Items {
+		resp.Documents[i] = assembledSpan{Object: "context_span", DocumentID: it.DocumentID, Path: it.Path, Workspace: it.Workspace, Content: it.Content,
+			StartLine: it.StartLine, EndLine: it.EndLine, Tokens: it.Tokens, RelevanceScore: it.Relevance,
+			RecencyScore: it.Recency, UtilityScore: it.Utility, InclusionReason: it.InclusionReason}
+	}
+	if a.Clamped {
+		resp.Clamped = &clampedLimits{MaxTokens: clamp{Requested: req.MaxTokens, Applied: a.MaxTokens}}
+	}
+	return writeJSON(w, http.StatusOK, resp)
+}
+
+// assembleOn assembles the context req asks of t for caller p, within
+// its tier's token limit, and records it as one query, named name for
+// the usage outbox (see requestName).
+func assembleOn(ctx context.Context, t *contextengine.Tenant, p Principal, req AssembleRequest, name string) (Assembly, error) {
 	if strings.TrimSpace(req.Query) == "" {
-		return &Error{http.StatusUnprocessableEntity, "invalid_request", "query is required"}
+		return Assembly{}, &Error{http.StatusUnprocessableEntity, "invalid_request", "query is required"}
 	}
 	budget, clamped := tokenBudget(req.MaxTokens, p.TokensPerQuery)
-	res, err := t.Assemble(r.Context(), contextengine.Request{
+	res, err := t.Assemble(ctx, contextengine.Request{
 		Query:        req.Query,
 		MaxTokens:    budget,
 		MaxDocuments: req.MaxDocuments,
@@ -87,31 +129,24 @@ func assemble(w http.ResponseWriter, r *http.Request, t *contextengine.Tenant, p
 		NoCache:      req.UseCache != nil && !*req.UseCache,
 	})
 	if err != nil {
+		return Assembly{}, err
+	}
+	if _, err := t.RecordQuery(ctx, name, res.TotalTokens); err != nil {
+		return Assembly{}, err
+	}
+	return Assembly{Result: *res, Clamped: clamped}, nil
+}
+
+// AssembleFor assembles the context req asks for caller p, as POST
+// /api/v1/context/assemble does: admitted under the query quota and
+// metered the same.
+func (h *Handler) AssembleFor(ctx context.Context, p Principal, req AssembleRequest) (Assembly, error) {
+	var a Assembly
+	err := h.onTenant(ctx, p, scopeRead, true, func(t *contextengine.Tenant) (err error) {
+		a, err = assembleOn(ctx, t, p, req, "")
 		return err
-	}
-	resp := assembleResponse{
-		Object:         "context",
-		Query:          req.Query,
-		Documents:      make([]assembledSpan, len(res.Items)),
-		TotalDocuments: len(res.Items),
-		TotalTokens:    res.TotalTokens,
-		MaxTokens:      res.MaxTokens,
-		CacheHit:       res.Cached,
-		Timings:        timingsOf(res.Timings),
-	}
-	for i, it := range res.Items {
-		resp.Documents[i] = assembledSpan{Object: "context_span", DocumentID: it.DocumentID, Path: it.Path, Workspace: it.Workspace, Content: it.Content,
-			StartLine: it.StartLine, EndLine: it.EndLine, Tokens: it.Tokens, RelevanceScore: it.Relevance,
-			RecencyScore: it.Recency, UtilityScore: it.Utility, InclusionReason: it.InclusionReason}
-	}
-	args, _ := json.Marshal(req) // plain fields always marshal
-	if err := recordQuery(r, t, args, res.TotalTokens); err != nil {
-		return err
-	}
-	if clamped {
-		resp.Clamped = &clampedLimits{MaxTokens: clamp{Requested: req.MaxTokens, Applied: budget}}
-	}
-	return writeJSON(w, http.StatusOK, resp)
+	})
+	return a, err
 }
 
 // tokenBudget returns the max_tokens to apply to a request for requested

@@ -2,12 +2,14 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"net"
 	"net/http"
 
 	"github.com/contextlite/cloud/contextengine"
+	"github.com/contextlite/cloud/metering"
 	"github.com/contextlite/cloud/tenancy"
 )
 
@@ -74,4 +76,34 @@ func NewAuditEvent(r *http.Request, p Principal, action, target string) tenancy.
 	}
 	return tenancy.AuditEvent{TenantID: p.TenantID, Actor: actor, Action: action, Target: target,
 		IP: ip, UserAgent: r.UserAgent(), RequestID: RequestID(r.Context())}
+}
+
+// onTenant runs fn on the open tenant of caller p, who must hold scope,
+// for the other front ends (the console). A query (search or assemble)
+// is first admitted under the tier's query quota and reserved while fn
+// runs, as the meter in front of the REST API admits it. A used-up
+// quota and a stored-data limit come back as the *Error a REST client
+// reads.
+func (h *Handler) onTenant(ctx context.Context, p Principal, scope string, query bool, fn func(*contextengine.Tenant) error) error {
+	h.once.Do(h.init)
+	if query {
+		adm, err := h.Meter.Admit(ctx, p.TenantID, p.PeriodAnchor, h.Plans.Quota(p.Tier), true)
+		if qe, ok := errors.AsType[*metering.QuotaError](err); ok {
+			return &Error{http.StatusTooManyRequests, "quota_exceeded", qe.Error()}
+		}
+		if err != nil {
+			return err
+		}
+		defer adm.Release()
+	}
+	t, err := h.open(ctx, p, scope)
+	if err != nil {
+		return err
+	}
+	defer t.Close()
+	err = fn(t)
+	if _, ok := errors.AsType[*contextengine.LimitError](err); ok {
+		return h.errorFor(err, p)
+	}
+	return err
 }

@@ -2,8 +2,10 @@ package api
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"net/http"
+	"unicode/utf8"
 
 	"github.com/contextlite/cloud/contextengine"
 	"github.com/contextlite/cloud/tenancy"
@@ -32,7 +34,7 @@ func addDocument(w http.ResponseWriter, r *http.Request, t *contextengine.Tenant
 	if err := decodeJSON(r, &doc); err != nil {
 		return err
 	}
-	res, err := t.Add(r.Context(), doc)
+	res, err := addOn(r.Context(), t, doc)
 	if err != nil {
 		return err
 	}
@@ -47,6 +49,25 @@ func addDocument(w http.ResponseWriter, r *http.Request, t *contextengine.Tenant
 		Workspace: cmp.Or(doc.Workspace, contextengine.DefaultWorkspace),
 		Status:    res.Status,
 	})
+}
+
+// addOn adds or replaces doc on t, as POST /api/v1/documents does.
+func addOn(ctx context.Context, t *contextengine.Tenant, doc contextengine.NewDocument) (contextengine.AddResult, error) {
+	if !utf8.ValidString(doc.Content) {
+		return contextengine.AddResult{}, &Error{http.StatusUnprocessableEntity, "invalid_request", "content must be UTF-8 text"}
+	}
+	return t.Add(ctx, doc)
+}
+
+// AddDocumentFor adds or replaces doc for caller p, as POST
+// /api/v1/documents does: the same scope, limits, size bound and usage.
+func (h *Handler) AddDocumentFor(ctx context.Context, p Principal, doc contextengine.NewDocument) (contextengine.AddResult, error) {
+	var res contextengine.AddResult
+	err := h.onTenant(ctx, p, scopeWrite, false, func(t *contextengine.Tenant) (err error) {
+		res, err = addOn(ctx, t, doc)
+		return err
+	})
+	return res, err
 }
 
 type bulkRequest struct {
@@ -123,12 +144,7 @@ func listDocuments(w http.ResponseWriter, r *http.Request, t *contextengine.Tena
 	if err != nil {
 		return err
 	}
-	if ws := q.Get("workspace"); ws != "" {
-		if err := contextengine.ValidateWorkspace(ws); err != nil {
-			return err
-		}
-	}
-	page, err := t.List(r.Context(), contextengine.ListOptions{Workspace: q.Get("workspace"), Cursor: q.Get("cursor"), Limit: limit})
+	page, err := listOn(r.Context(), t, contextengine.ListOptions{Workspace: q.Get("workspace"), Cursor: q.Get("cursor"), Limit: limit})
 	if err != nil {
 		return err
 	}
@@ -137,6 +153,32 @@ func listDocuments(w http.ResponseWriter, r *http.Request, t *contextengine.Tena
 		docs[i] = documentOf(&page.Documents[i], false)
 	}
 	return writeJSON(w, http.StatusOK, documentPage{list: newList(docs, page.NextCursor), Documents: docs})
+}
+
+// listOn returns a page of t's documents, as GET /api/v1/documents
+// lists them; a zero limit is the default.
+func listOn(ctx context.Context, t *contextengine.Tenant, opts contextengine.ListOptions) (*contextengine.Page, error) {
+	if opts.Limit < 0 || opts.Limit > maxListLimit {
+		return nil, &Error{http.StatusUnprocessableEntity, "invalid_request", fmt.Sprintf("limit must be an integer from 1 to %d", maxListLimit)}
+	}
+	opts.Limit = cmp.Or(opts.Limit, defaultListLimit)
+	if opts.Workspace != "" {
+		if err := contextengine.ValidateWorkspace(opts.Workspace); err != nil {
+			return nil, err
+		}
+	}
+	return t.List(ctx, opts)
+}
+
+// DocumentsOf returns a page of caller p's documents, as GET
+// /api/v1/documents lists them.
+func (h *Handler) DocumentsOf(ctx context.Context, p Principal, opts contextengine.ListOptions) (*contextengine.Page, error) {
+	var page *contextengine.Page
+	err := h.onTenant(ctx, p, scopeRead, false, func(t *contextengine.Tenant) (err error) {
+		page, err = listOn(ctx, t, opts)
+		return err
+	})
+	return page, err
 }
 
 // getDocument serves GET /api/v1/documents/{id}.
@@ -150,10 +192,27 @@ func getDocument(w http.ResponseWriter, r *http.Request, t *contextengine.Tenant
 
 // deleteDocument serves DELETE /api/v1/documents/{id}.
 func (h *Handler) deleteDocument(w http.ResponseWriter, r *http.Request, t *contextengine.Tenant, p Principal) error {
-	if _, err := t.Delete(r.Context(), r.PathValue("id")); err != nil {
+	if err := h.deleteOn(r, t, p, r.PathValue("id")); err != nil {
 		return err
 	}
-	h.audit(r, p, tenancy.AuditDocumentDelete, r.PathValue("id"))
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// deleteOn deletes document id of t for caller p, in request r, and
+// records it in the audit log.
+func (h *Handler) deleteOn(r *http.Request, t *contextengine.Tenant, p Principal, id string) error {
+	if _, err := t.Delete(r.Context(), id); err != nil {
+		return err
+	}
+	h.audit(r, p, tenancy.AuditDocumentDelete, id)
+	return nil
+}
+
+// DeleteDocumentFor deletes document id of caller p's tenant, as DELETE
+// /api/v1/documents/{id} does, in request r.
+func (h *Handler) DeleteDocumentFor(r *http.Request, p Principal, id string) error {
+	return h.onTenant(r.Context(), p, scopeWrite, false, func(t *contextengine.Tenant) error {
+		return h.deleteOn(r, t, p, id)
+	})
 }

@@ -4,6 +4,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -22,7 +23,7 @@ type Handler struct {
 	Engine   *contextengine.Manager
 	Accounts Accounts        // tenant record and API keys
 	Tiers    tenancy.Tiers   // limits shown with the tenant
-	Meter    *metering.Meter // usage counts, for GET /api/v1/usage
+	Meter    *metering.Meter // usage counts: GET /api/v1/usage, the quota of SearchFor and AssembleFor
 	Plans    metering.Plans  // quotas of the tiers
 	Webhooks Webhooks        // where usage notices go
 	Billing  Billing         // Stripe; nil when billing is off
@@ -77,13 +78,26 @@ func (h *Handler) call(w http.ResponseWriter, r *http.Request, scope string, fn 
 	if err != nil {
 		return err
 	}
-	t, err := h.Engine.Open(r.Context(), p.TenantID)
+	t, err := h.open(r.Context(), p, scope)
 	if err != nil {
-		return fmt.Errorf("open tenant %s: %w", p.TenantID, err)
+		return err
 	}
 	defer t.Close()
-	t.SetLimits(h.Plans.Quota(p.Tier).Limits())
 	return fn(w, r, t, p)
+}
+
+// open opens the tenant of caller p, who must hold scope, with its tier's
+// limits; the caller closes it.
+func (h *Handler) open(ctx context.Context, p Principal, scope string) (*contextengine.Tenant, error) {
+	if !p.Can(scope) {
+		return nil, &Error{http.StatusForbidden, "insufficient_scope", fmt.Sprintf("this call needs the %q scope", scope)}
+	}
+	t, err := h.Engine.Open(ctx, p.TenantID)
+	if err != nil {
+		return nil, fmt.Errorf("open tenant %s: %w", p.TenantID, err)
+	}
+	t.SetLimits(h.Plans.Quota(p.Tier).Limits())
+	return t, nil
 }
 
 // authorize returns the caller if it holds scope, and bounds the body.

@@ -1,9 +1,12 @@
 package api
 
 import (
+	"cmp"
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -39,38 +42,82 @@ type searchResult struct {
 // search serves GET /api/v1/documents/search?q=&limit=&workspace=&cursor=.
 func search(w http.ResponseWriter, r *http.Request, t *contextengine.Tenant, _ Principal) error {
 	q := r.URL.Query()
-	query := q.Get("q")
-	if strings.TrimSpace(query) == "" {
-		return &Error{http.StatusUnprocessableEntity, "invalid_request", "the query parameter q is required"}
-	}
 	limit, err := queryInt(q, "limit", defaultSearchLimit, maxSearchLimit)
 	if err != nil {
 		return err
 	}
-	ws := q.Get("workspace")
-	offset, err := decodeSearchCursor(q.Get("cursor"), query, ws)
+	name, err := requestName(r, []byte(r.URL.RawQuery))
 	if err != nil {
 		return err
 	}
-	hits, more, err := t.SearchPage(r.Context(), contextengine.SearchRequest{Query: query, Workspace: ws, Limit: limit, Offset: offset})
+	sq := SearchQuery{Query: q.Get("q"), Workspace: q.Get("workspace"), Cursor: q.Get("cursor"), Limit: limit}
+	found, err := searchOn(r.Context(), t, sq, name)
 	if err != nil {
 		return err
 	}
-	results := make([]searchResult, len(hits))
-	tokens := 0
-	for i, h := range hits {
-		tokens += h.Tokens
+	results := make([]searchResult, len(found.Hits))
+	for i, h := range found.Hits {
 		results[i] = searchResult{Object: "search_result", DocumentID: h.DocumentID, Path: h.Path, Workspace: h.Workspace,
 			StartLine: h.StartLine, EndLine: h.EndLine, Tokens: h.Tokens, Score: h.Score, Content: h.Content}
 	}
-	if err := recordQuery(r, t, []byte(r.URL.RawQuery), tokens); err != nil {
-		return err
+	return writeJSON(w, http.StatusOK, searchPage{list: newList(results, found.NextCursor), Query: sq.Query})
+}
+
+// SearchQuery is a search as GET /api/v1/documents/search asks it.
+type SearchQuery struct {
+	Query     string
+	Workspace string // empty: all workspaces
+	Cursor    string // the NextCursor of the previous page of the same Query and Workspace
+	Limit     int    // 0: the default
+}
+
+// SearchHits is a page of the spans matching a search, best first.
+type SearchHits struct {
+	Hits       []contextengine.Hit
+	NextCursor string // empty on the last page
+}
+
+// searchOn runs search q on t and records it as one query, named name
+// for the usage outbox (see requestName).
+func searchOn(ctx context.Context, t *contextengine.Tenant, q SearchQuery, name string) (SearchHits, error) {
+	if strings.TrimSpace(q.Query) == "" {
+		return SearchHits{}, &Error{http.StatusUnprocessableEntity, "invalid_request", "the query parameter q is required"}
 	}
-	next := ""
+	if q.Limit < 0 || q.Limit > maxSearchLimit {
+		return SearchHits{}, &Error{http.StatusUnprocessableEntity, "invalid_request", fmt.Sprintf("limit must be an integer from 1 to %d", maxSearchLimit)}
+	}
+	limit := cmp.Or(q.Limit, defaultSearchLimit)
+	offset, err := decodeSearchCursor(q.Cursor, q.Query, q.Workspace)
+	if err != nil {
+		return SearchHits{}, err
+	}
+	hits, more, err := t.SearchPage(ctx, contextengine.SearchRequest{Query: q.Query, Workspace: q.Workspace, Limit: limit, Offset: offset})
+	if err != nil {
+		return SearchHits{}, err
+	}
+	tokens := 0
+	for _, h := range hits {
+		tokens += h.Tokens
+	}
+	if _, err := t.RecordQuery(ctx, name, tokens); err != nil {
+		return SearchHits{}, err
+	}
+	found := SearchHits{Hits: hits}
 	if more && offset+2*limit <= contextengine.MaxSearchDepth {
-		next = encodeSearchCursor(offset+limit, query, ws)
+		found.NextCursor = encodeSearchCursor(offset+limit, q.Query, q.Workspace)
 	}
-	return writeJSON(w, http.StatusOK, searchPage{list: newList(results, next), Query: query})
+	return found, nil
+}
+
+// SearchFor runs search q for caller p, as GET /api/v1/documents/search
+// does: admitted under the query quota and metered the same.
+func (h *Handler) SearchFor(ctx context.Context, p Principal, q SearchQuery) (SearchHits, error) {
+	var found SearchHits
+	err := h.onTenant(ctx, p, scopeRead, true, func(t *contextengine.Tenant) (err error) {
+		found, err = searchOn(ctx, t, q, "")
+		return err
+	})
+	return found, err
 }
 
 // searchKey binds a search cursor to its query and workspace.

@@ -71,17 +71,6 @@ func requestName(r *http.Request, args []byte) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)[:16]), nil
 }
 
-// recordQuery records a successful query of r that returned tokens
-// tokens; args are what it asked.
-func recordQuery(r *http.Request, t *contextengine.Tenant, args []byte, tokens int) error {
-	name, err := requestName(r, args)
-	if err != nil {
-		return err
-	}
-	_, err = t.RecordQuery(r.Context(), name, tokens)
-	return err
-}
-
 // getUsage serves GET /api/v1/usage: the current period per meter. It
 // stays reachable when a quota is used up.
 func (h *Handler) getUsage(w http.ResponseWriter, r *http.Request, t *contextengine.Tenant, p Principal) error {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 
@@ -15,6 +16,17 @@ func listWorkspaces(w http.ResponseWriter, r *http.Request, t *contextengine.Ten
 		return err
 	}
 	return writeJSON(w, http.StatusOK, newList(workspacesOf(ws), ""))
+}
+
+// WorkspacesOf returns caller p's workspaces, as GET /api/v1/workspaces
+// lists them.
+func (h *Handler) WorkspacesOf(ctx context.Context, p Principal) ([]contextengine.Workspace, error) {
+	var ws []contextengine.Workspace
+	err := h.onTenant(ctx, p, scopeRead, false, func(t *contextengine.Tenant) (err error) {
+		ws, err = t.Workspaces(ctx)
+		return err
+	})
+	return ws, err
 }
 
 // workspaceName is the body of POST /api/v1/workspaces.

@@ -3,7 +3,7 @@
 // enterprise tenant's single sign-on, see the period's usage and manage
 // keys. It calls the API's own operations
 // (package api, access and tenancy), so no rule is implemented twice.
-// Pages need no JavaScript; the one script, copy.js, adds copy buttons.
+// Pages need no JavaScript; small scripts of static/ add to some of them.
 package console
 
 import (
@@ -55,6 +55,7 @@ type API interface {
 	RevokeKeyFor(r *http.Request, p api.Principal, id string) error
 	UsageReport(ctx context.Context, p api.Principal) (metering.Report, error)
 	Settings // billing, settings and audit log (settings.go)
+	Documents
 }
 
 // Store keeps the console's sessions and reads usage history (tenancy.Store).
@@ -96,7 +97,7 @@ type Console struct {
 
 // pageNames are the templates besides the layout.
 var pageNames = []string{"signup", "signup_done", "login", "sso_continue", "overview", "keys", "key_done", "error",
-	"billing", "settings", "webhook_secret", "tenant_deleted", "audit"}
+	"documents", "uploaded", "playground", "billing", "settings", "webhook_secret", "tenant_deleted", "audit"}
 
 // New returns the console of cfg.
 func New(cfg Config) (*Console, error) {
@@ -156,6 +157,11 @@ func (c *Console) routes() {
 	m.HandleFunc("POST /console/settings/sso/delete", c.authed(c.deleteSSO))
 	m.HandleFunc("POST /console/settings/delete", c.authed(c.deleteTenant))
 	m.HandleFunc("GET /console/audit", c.authed(c.audit))
+	m.HandleFunc("GET /console/documents", c.authed(c.documents))
+	m.HandleFunc("POST /console/documents/upload", c.authedWithin(maxUpload, c.upload))
+	m.HandleFunc("POST /console/documents/{id}/delete", c.authed(c.deleteDocument))
+	m.HandleFunc("GET /console/playground", c.authed(c.playground))
+	m.HandleFunc("POST /console/playground", c.authed(c.assemble))
 	m.HandleFunc("/console/", c.notFound)
 	c.mux = m
 }

@@ -18,6 +18,7 @@ type page struct {
 	// Refresh, when set, is a URL the browser goes on to at once (a
 	// redirect that a form's submission may not make; see ssoStart).
 	Refresh string
+	Script  string // another script of static/ the page loads; "": none
 	Data    any
 }
 

@@ -8,8 +8,11 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"mime/multipart"
 	"net/http"
 	"time"
+
+	"github.com/dustin/go-humanize"
 
 	"github.com/contextlite/cloud/access"
 	"github.com/contextlite/cloud/api"
@@ -47,8 +50,14 @@ type authedPage func(w http.ResponseWriter, r *http.Request, s session)
 // authed runs page for requests with a valid session (and, for a POST,
 // its CSRF token); others go to the login page.
 func (c *Console) authed(page authedPage) http.HandlerFunc {
+	return c.authedWithin(maxForm, page)
+}
+
+// authedWithin is authed for forms of up to limit bytes, multipart
+// (file uploads) or not.
+func (c *Console) authedWithin(limit int64, page authedPage) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		s, err := c.session(r)
 		switch {
 		case errors.Is(err, errNoSession) && r.Method == http.MethodGet:
@@ -57,12 +66,32 @@ func (c *Console) authed(page authedPage) http.HandlerFunc {
 			c.fail(w, r, http.StatusUnauthorized, "Your session has ended; log in again.")
 		case err != nil:
 			c.internal(w, r, err)
+		case r.Method == http.MethodPost && !c.readForm(w, r, limit): // answered
 		case r.Method == http.MethodPost && !sameToken(r.PostFormValue(csrfField), s.CSRFSecret):
 			c.fail(w, r, http.StatusForbidden, "The form's security token is missing or stale; reload the page and try again.")
 		default:
 			page(w, r, s)
 		}
 	}
+}
+
+// readForm reads the form r posts, of up to limit bytes, files held in
+// memory; it answers and returns false when that fails.
+func (c *Console) readForm(w http.ResponseWriter, r *http.Request, limit int64) bool {
+	err := r.ParseForm() // ParseMultipartForm drops its error for other forms
+	if err == nil {
+		err = r.ParseMultipartForm(limit)
+	}
+	if _, ok := errors.AsType[*http.MaxBytesError](err); ok || errors.Is(err, multipart.ErrMessageTooLarge) {
+		c.fail(w, r, http.StatusRequestEntityTooLarge,
+			fmt.Sprintf("The form is larger than %s; send fewer or smaller files.", humanize.IBytes(uint64(limit))))
+		return false
+	}
+	if err != nil && !errors.Is(err, http.ErrNotMultipart) {
+		c.fail(w, r, http.StatusBadRequest, "The form could not be read.")
+		return false
+	}
+	return true
 }
 
 // session returns r's session if it is valid: not idle past its expiry,
