@@ -279,9 +279,30 @@ func (a *App) newHealth() *health.Handler {
 
 // forget drops what this instance caches of a tenant (its keys, and the
 // tenant as JWT callers and certificate checks see it), so a change to
-// it applies to the next request and handshake here; other instances see
-// it within their caches' 30 s.
+// it applies to the next request and handshake here. Nodes sharing a
+// PostgreSQL control plane are told at once; if that fails, they see the
+// change within their caches' 30 s.
 func (a *App) forget(tenantID string) {
+	a.forgetHere(tenantID)
+	if c := a.shared.coord; c != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), forgetTimeout)
+		defer cancel()
+		if err := c.Bus.Forget(ctx, tenantID); err != nil {
+			a.logger.Warn("other nodes not told of a tenant's change; their caches expire it", zap.String("tenant", tenantID), zap.Error(err))
+		}
+	}
+}
+
+// forgetTimeout bounds telling the other nodes of a change.
+const forgetTimeout = 2 * time.Second
+
+// forgetHere drops what this instance caches of a tenant, or of every
+// tenant for "".
+func (a *App) forgetHere(tenantID string) {
+	if tenantID == "" {
+		a.forgetCaches()
+		return
+	}
 	a.keys.Forget(tenantID)
 	a.tenants.Forget(tenantID)
 }
@@ -343,7 +364,10 @@ func (a *App) Start() error {
 	ctx, cancel := context.WithCancel(context.Background())
 	a.stop, a.running = cancel, new(sync.WaitGroup)
 	a.running.Go(func() { a.keys.Run(ctx) })
-	a.running.Go(func() { a.runBilling(ctx) })
+	a.running.Go(func() { a.shared.singleton(ctx, "billing", a.runBilling) })
+	if c := a.shared.coord; c != nil {
+		a.running.Go(func() { c.Bus.Listen(ctx, a.forgetHere, nil) })
+	}
 	if b := a.Backups; b != nil && b.Dir != "" {
 		sched := &backup.Schedule{DataDir: a.DataDir, Dir: b.Dir, Every: time.Duration(b.Every), Keep: b.Keep, Logger: a.ctx.Slogger()}
 		a.running.Go(func() { sched.Run(ctx) })
