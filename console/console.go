@@ -66,6 +66,7 @@ type Store interface {
 	DeleteSession(ctx context.Context, idHash []byte) error
 	DeleteExpiredSessions(ctx context.Context, now time.Time) (int64, error)
 	UsageTotals(ctx context.Context, tenantID string, from, to time.Time) (map[string]int64, error)
+	DailyUsage(ctx context.Context, tenantID string, from, to time.Time) ([]tenancy.UsageDay, error)
 	Notices(ctx context.Context, tenantID string, periodStart time.Time) ([]tenancy.Notice, error)
 }
 

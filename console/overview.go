@@ -78,18 +78,32 @@ func row(name string, u metering.MeterUsage, format func(int64) string) meterRow
 	return r
 }
 
-// daily returns the charts of queries and tokens per day of the period,
-// up to today, from the usage the control plane holds.
+// daily returns the charts of queries and tokens per UTC day of the
+// period, up to today, from the control plane's daily sums; the first
+// day counts from the period's start.
 func (c *Console) daily(ctx context.Context, tenantID string, p metering.Period) (queries, tokens chart, err error) {
-	end := earlier(c.cfg.Now(), p.End)
-	var q, t []dayValue
-	for day := p.Start; day.Before(end); day = day.AddDate(0, 0, 1) {
-		sums, err := c.cfg.Store.UsageTotals(ctx, tenantID, day, earlier(day.AddDate(0, 0, 1), p.End))
-		if err != nil {
+	now := earlier(c.cfg.Now(), p.End)
+	first := p.Start.UTC().Truncate(24 * time.Hour)
+	days, err := c.cfg.Store.DailyUsage(ctx, tenantID, first, now)
+	if err != nil {
+		return chart{}, chart{}, err
+	}
+	sums := make(map[time.Time]map[string]int64)
+	for _, d := range days {
+		if sums[d.Day] == nil {
+			sums[d.Day] = make(map[string]int64)
+		}
+		sums[d.Day][d.Meter] = d.Quantity
+	}
+	if !first.Equal(p.Start) {
+		if sums[first], err = c.cfg.Store.UsageTotals(ctx, tenantID, p.Start, first.Add(24*time.Hour)); err != nil {
 			return chart{}, chart{}, err
 		}
-		q = append(q, dayValue{day, sums[metering.Queries]})
-		t = append(t, dayValue{day, sums[metering.Tokens]})
+	}
+	var q, t []dayValue
+	for day := first; day.Before(now); day = day.Add(24 * time.Hour) {
+		q = append(q, dayValue{day, sums[day][metering.Queries]})
+		t = append(t, dayValue{day, sums[day][metering.Tokens]})
 	}
 	return newChart("Queries per day", q), newChart("Tokens per day", t), nil
 }

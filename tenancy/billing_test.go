@@ -500,6 +500,9 @@ func TestStorePruneUsage(t *testing.T) {
 		if got, _ := s.UsageTotals(ctx, acme.ID, all, t0); got["queries"] != 1 {
 			t.Errorf("acme keeps %v, want the last day's event", got)
 		}
+		if got, _ := s.DailyUsage(ctx, acme.ID, all, t0); len(got) != 1 || got[0].Day != utcDay(t0.AddDate(0, 0, -1)) {
+			t.Errorf("acme keeps the days %v, want the last one", got)
+		}
 		if got, _ := s.UsageTotals(ctx, other.ID, all, t0); got["queries"] != 3 {
 			t.Errorf("other tenant lost events: %v", got)
 		}

@@ -78,6 +78,10 @@ type Store interface {
 	// UsageTotals sums a tenant's events per meter with from <= occurred_at < to.
 	// Meters without events are absent; never nil.
 	UsageTotals(ctx context.Context, tenantID string, from, to time.Time) (map[string]int64, error)
+	// DailyUsage returns a tenant's sums per UTC day and meter, from the day
+	// of from to the day of to, both included, ordered by day and meter;
+	// days and meters without events are absent; never nil.
+	DailyUsage(ctx context.Context, tenantID string, from, to time.Time) ([]UsageDay, error)
 
 	// AddNotice records n (status pending) unless a notice for the same
 	// tenant, meter, period start and threshold exists; it reports whether it added one.
@@ -123,6 +127,7 @@ type Store interface {
 
 	// PruneUsage deletes a tenant's usage events that occurred, and notices
 	// and audit entries created, before before; it returns how many rows went.
+	// The daily sums of the days before before's go too, uncounted.
 	PruneUsage(ctx context.Context, tenantID string, before time.Time) (int64, error)
 
 	// AddAudit appends an event to its tenant's audit log (ID and a zero CreatedAt are set).

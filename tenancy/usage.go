@@ -1,9 +1,11 @@
 package tenancy
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -31,6 +33,13 @@ func (e UsageEvent) check() error {
 		return fmt.Errorf("usage event %q without a time", e.IdempotencyKey)
 	}
 	return nil
+}
+
+// UsageDay is what a tenant used of a meter on a UTC day.
+type UsageDay struct {
+	Day      time.Time // the day's midnight UTC
+	Meter    string
+	Quantity int64
 }
 
 // Notice statuses.
@@ -90,24 +99,81 @@ func (s *sqlStore) AddUsage(ctx context.Context, events []UsageEvent) (int, erro
 		}
 	}
 	now := time.Now()
-	var added int64
+	var added int
 	err := s.db.tx(ctx, func(q querier) error {
 		added = 0
+		days := make(map[dayKey]int64)
 		for chunk := range slices.Chunk(events, usageChunk) {
-			stmt, args := usageInsert(chunk, now)
-			n, err := q.exec(ctx, stmt, args...)
+			stored, err := insertUsage(ctx, q, chunk, now)
 			if err != nil {
 				return err
 			}
-			added += n
+			for _, e := range chunk {
+				// A key twice in a chunk was stored once, the first time.
+				if stored[e.IdempotencyKey] {
+					delete(stored, e.IdempotencyKey)
+					days[dayKey{e.TenantID, utcDay(e.OccurredAt), e.Meter}] += e.Quantity
+					added++
+				}
+			}
 		}
-		return nil
+		return addDailyUsage(ctx, q, days)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("add %d usage events: %w", len(events), err)
 	}
-	return int(added), nil
+	return added, nil
 }
+
+// insertUsage stores events created at now, skipping the idempotency
+// keys stored already, and returns the keys it stored.
+func insertUsage(ctx context.Context, q querier, events []UsageEvent, now time.Time) (map[string]bool, error) {
+	stmt, args := usageInsert(events, now)
+	stored := make(map[string]bool, len(events))
+	err := q.query(ctx, func(row scanner) error {
+		var key string
+		err := row.Scan(&key)
+		stored[key] = true
+		return err
+	}, stmt+" RETURNING idempotency_key", args...)
+	return stored, err
+}
+
+// dayKey is a row of usage_daily: a tenant's meter on a UTC day.
+type dayKey struct {
+	tenantID string
+	day      time.Time
+	meter    string
+}
+
+// addDailyUsage adds sums to usage_daily in the order of their keys, so
+// concurrent transactions lock rows in one order.
+func addDailyUsage(ctx context.Context, q querier, sums map[dayKey]int64) error {
+	keys := slices.SortedFunc(maps.Keys(sums), func(a, b dayKey) int {
+		return cmp.Or(strings.Compare(a.tenantID, b.tenantID), a.day.Compare(b.day), strings.Compare(a.meter, b.meter))
+	})
+	for chunk := range slices.Chunk(keys, usageChunk) {
+		var b strings.Builder
+		b.WriteString("INSERT INTO usage_daily (tenant_id, meter, day, quantity) VALUES ")
+		args := make([]any, 0, 4*len(chunk))
+		for i, k := range chunk {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			n := len(args)
+			fmt.Fprintf(&b, "($%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4)
+			args = append(args, k.tenantID, k.meter, k.day, sums[k])
+		}
+		b.WriteString(" ON CONFLICT (tenant_id, day, meter) DO UPDATE SET quantity = usage_daily.quantity + excluded.quantity")
+		if _, err := q.exec(ctx, b.String(), args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// utcDay returns the midnight UTC that starts t's day.
+func utcDay(t time.Time) time.Time { return t.UTC().Truncate(24 * time.Hour) }
 
 // usageInsert builds one multi-row INSERT of events, created at now ($1),
 // that skips the idempotency keys stored already.
@@ -142,6 +208,23 @@ func (s *sqlStore) UsageTotals(ctx context.Context, tenantID string, from, to ti
 		return nil, fmt.Errorf("usage totals of tenant %s: %w", tenantID, err)
 	}
 	return totals, nil
+}
+
+func (s *sqlStore) DailyUsage(ctx context.Context, tenantID string, from, to time.Time) ([]UsageDay, error) {
+	days := []UsageDay{}
+	err := s.db.query(ctx, func(row scanner) error {
+		var d UsageDay
+		var day timeCol
+		err := row.Scan(&day, &d.Meter, &d.Quantity)
+		d.Day = day.T
+		days = append(days, d)
+		return err
+	}, "SELECT day, meter, quantity FROM usage_daily WHERE tenant_id = $1 AND day >= $2 AND day <= $3 ORDER BY day, meter",
+		tenantID, utcDay(from), utcDay(to))
+	if err != nil {
+		return nil, fmt.Errorf("daily usage of tenant %s: %w", tenantID, err)
+	}
+	return days, nil
 }
 
 const noticeColumns = "id, tenant_id, meter, period_start, threshold, payload, status, attempts, next_attempt, last_error, created_at, updated_at"
@@ -271,12 +354,16 @@ func (s *sqlStore) DeleteWebhook(ctx context.Context, tenantID string) error {
 
 // PruneUsage deletes a tenant's usage events that occurred before before,
 // and its notices and audit entries created before before, in one
-// transaction; it returns how many rows went. Stripe usage reports (the
-// roll-ups) are kept.
+// transaction; it returns how many rows went. The daily sums of the days
+// before before's go too, uncounted: they are the events' summary. Stripe
+// usage reports (the roll-ups) are kept.
 func (s *sqlStore) PruneUsage(ctx context.Context, tenantID string, before time.Time) (int64, error) {
 	var total int64
 	err := s.db.tx(ctx, func(q querier) error {
 		total = 0
+		if _, err := q.exec(ctx, "DELETE FROM usage_daily WHERE tenant_id = $1 AND day < $2", tenantID, utcDay(before)); err != nil {
+			return err
+		}
 		for _, stmt := range []string{
 			"DELETE FROM usage_events WHERE tenant_id = $1 AND occurred_at < $2",
 			"DELETE FROM usage_notices WHERE tenant_id = $1 AND created_at < $2",
