@@ -86,6 +86,8 @@ type App struct {
 	AdminToken string `json:"admin_token,omitempty"`
 	// Backups, when set, are taken on a schedule.
 	Backups *BackupConfig `json:"backups,omitempty"`
+	// Cluster, when set, makes this server a node of a cluster.
+	Cluster *ClusterConfig `json:"cluster,omitempty"`
 	// DomainDNS is the DNS server (host:port) that verifies custom
 	// domains' TXT records; empty: the system's resolver.
 	DomainDNS string `json:"domain_dns,omitempty"`
@@ -138,6 +140,9 @@ func (a *App) Provision(ctx caddy.Context) error {
 	a.ctx = ctx
 	a.logger = ctx.Logger()
 	a.resolveSecrets()
+	if a.Cluster != nil && a.Cluster.NodeID == "" {
+		a.Cluster = nil // an unset environment variable: no cluster
+	}
 	if a.Domain == "" {
 		a.Domain = "localhost"
 	}
@@ -181,6 +186,9 @@ func (a *App) Provision(ctx caddy.Context) error {
 func (a *App) resolveSecrets() {
 	repl := caddy.NewReplacer()
 	secrets := []*string{&a.ControlDSN, &a.KeyPepper, &a.AdminToken}
+	if a.Cluster != nil {
+		secrets = append(secrets, &a.Cluster.NodeID, &a.Cluster.Advertise)
+	}
 	if a.Stripe != nil {
 		secrets = append(secrets, &a.Stripe.SecretKey, &a.Stripe.WebhookSecret)
 	}
@@ -356,7 +364,7 @@ func (a *App) Validate() error {
 	if a.StorageLimit < 0 || a.OveragePercent < 0 {
 		return fmt.Errorf("storage_limit and overage_percent must not be negative")
 	}
-	return nil
+	return a.validateCluster()
 }
 
 // Start starts the background work of this config and says how to begin.
@@ -367,6 +375,11 @@ func (a *App) Start() error {
 	a.running.Go(func() { a.shared.singleton(ctx, "billing", a.runBilling) })
 	if c := a.shared.coord; c != nil {
 		a.running.Go(func() { c.Bus.Listen(ctx, a.forgetHere, nil) })
+	}
+	if err := a.joinCluster(ctx); err != nil {
+		cancel()
+		a.running.Wait()
+		return err
 	}
 	if b := a.Backups; b != nil && b.Dir != "" {
 		sched := &backup.Schedule{DataDir: a.DataDir, Dir: b.Dir, Every: time.Duration(b.Every), Keep: b.Keep, Logger: a.ctx.Slogger()}
@@ -451,6 +464,7 @@ func (a *App) Cleanup() error {
 //		}
 //		stripe { ... }  # see parseStripe
 //		backups { dir <dir>; every <duration>; keep <n> }
+//		cluster { node_id <id>; advertise <url> }  # see parseCluster
 //		jwt_issuer <iss> {
 //			jwks_url|jwks_file <where>
 //			audience|authorized_party|algorithm <value...>
@@ -502,6 +516,8 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			err = a.parseStripe(d)
 		case "backups":
 			err = a.parseBackups(d)
+		case "cluster":
+			err = a.parseCluster(d)
 		default:
 			err = d.Errf("unknown contextlite option %q", d.Val())
 		}
