@@ -23,7 +23,10 @@ const (
 // the cluster at a time, the one holding a PostgreSQL session advisory
 // lock on the job's name. The lock lives as long as the holder's
 // connection: when the holder stops or its node dies, PostgreSQL drops
-// it and another node takes the job over.
+// it and another node takes the job over. A holder checks its connection
+// every CheckEvery and stops its job when the check fails; a new holder
+// waits two and a half checks before starting, so the old one has
+// stopped, as long as jobs return when their context ends.
 type Leases struct {
 	pool         *pgxpool.Pool
 	schema       string // names the control plane's locks among others'
@@ -82,6 +85,14 @@ func (l *Leases) hold(ctx context.Context, name string, job func(context.Context
 	var got bool
 	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", lockID(l.schema, name)).Scan(&got); err != nil || !got {
 		return false, err
+	}
+	// A holder whose connection died stops its job within two checks of
+	// it (a failed ping, or one that timed out); wait that long before
+	// starting, so the job never runs on two nodes at once.
+	select {
+	case <-ctx.Done():
+		return true, nil
+	case <-time.After(2*l.CheckEvery + l.CheckEvery/2):
 	}
 	jobCtx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
