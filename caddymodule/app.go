@@ -86,6 +86,8 @@ type App struct {
 	AdminToken string `json:"admin_token,omitempty"`
 	// Backups, when set, are taken on a schedule.
 	Backups *BackupConfig `json:"backups,omitempty"`
+	// Cluster, when set, makes this server a node of a cluster.
+	Cluster *ClusterConfig `json:"cluster,omitempty"`
 	// DomainDNS is the DNS server (host:port) that verifies custom
 	// domains' TXT records; empty: the system's resolver.
 	DomainDNS string `json:"domain_dns,omitempty"`
@@ -138,6 +140,9 @@ func (a *App) Provision(ctx caddy.Context) error {
 	a.ctx = ctx
 	a.logger = ctx.Logger()
 	a.resolveSecrets()
+	if a.Cluster != nil && a.Cluster.NodeID == "" {
+		a.Cluster = nil // an unset environment variable: no cluster
+	}
 	if a.Domain == "" {
 		a.Domain = "localhost"
 	}
@@ -181,6 +186,9 @@ func (a *App) Provision(ctx caddy.Context) error {
 func (a *App) resolveSecrets() {
 	repl := caddy.NewReplacer()
 	secrets := []*string{&a.ControlDSN, &a.KeyPepper, &a.AdminToken}
+	if a.Cluster != nil {
+		secrets = append(secrets, &a.Cluster.NodeID, &a.Cluster.Advertise)
+	}
 	if a.Stripe != nil {
 		secrets = append(secrets, &a.Stripe.SecretKey, &a.Stripe.WebhookSecret)
 	}
@@ -279,9 +287,30 @@ func (a *App) newHealth() *health.Handler {
 
 // forget drops what this instance caches of a tenant (its keys, and the
 // tenant as JWT callers and certificate checks see it), so a change to
-// it applies to the next request and handshake here; other instances see
-// it within their caches' 30 s.
+// it applies to the next request and handshake here. Nodes sharing a
+// PostgreSQL control plane are told at once; if that fails, they see the
+// change within their caches' 30 s.
 func (a *App) forget(tenantID string) {
+	a.forgetHere(tenantID)
+	if c := a.shared.coord; c != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), forgetTimeout)
+		defer cancel()
+		if err := c.Bus.Forget(ctx, tenantID); err != nil {
+			a.logger.Warn("other nodes not told of a tenant's change; their caches expire it", zap.String("tenant", tenantID), zap.Error(err))
+		}
+	}
+}
+
+// forgetTimeout bounds telling the other nodes of a change.
+const forgetTimeout = 2 * time.Second
+
+// forgetHere drops what this instance caches of a tenant, or of every
+// tenant for "".
+func (a *App) forgetHere(tenantID string) {
+	if tenantID == "" {
+		a.forgetCaches()
+		return
+	}
 	a.keys.Forget(tenantID)
 	a.tenants.Forget(tenantID)
 }
@@ -335,7 +364,7 @@ func (a *App) Validate() error {
 	if a.StorageLimit < 0 || a.OveragePercent < 0 {
 		return fmt.Errorf("storage_limit and overage_percent must not be negative")
 	}
-	return nil
+	return a.validateCluster()
 }
 
 // Start starts the background work of this config and says how to begin.
@@ -343,7 +372,15 @@ func (a *App) Start() error {
 	ctx, cancel := context.WithCancel(context.Background())
 	a.stop, a.running = cancel, new(sync.WaitGroup)
 	a.running.Go(func() { a.keys.Run(ctx) })
-	a.running.Go(func() { a.runBilling(ctx) })
+	a.running.Go(func() { a.shared.singleton(ctx, "billing", a.runBilling) })
+	if c := a.shared.coord; c != nil {
+		a.running.Go(func() { c.Bus.Listen(ctx, a.forgetHere, nil) })
+	}
+	if err := a.joinCluster(ctx); err != nil {
+		cancel()
+		a.running.Wait()
+		return err
+	}
 	if b := a.Backups; b != nil && b.Dir != "" {
 		sched := &backup.Schedule{DataDir: a.DataDir, Dir: b.Dir, Every: time.Duration(b.Every), Keep: b.Keep, Logger: a.ctx.Slogger()}
 		a.running.Go(func() { sched.Run(ctx) })
@@ -427,6 +464,7 @@ func (a *App) Cleanup() error {
 //		}
 //		stripe { ... }  # see parseStripe
 //		backups { dir <dir>; every <duration>; keep <n> }
+//		cluster { node_id <id>; advertise <url> }  # see parseCluster
 //		jwt_issuer <iss> {
 //			jwks_url|jwks_file <where>
 //			audience|authorized_party|algorithm <value...>
@@ -478,6 +516,8 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			err = a.parseStripe(d)
 		case "backups":
 			err = a.parseBackups(d)
+		case "cluster":
+			err = a.parseCluster(d)
 		default:
 			err = d.Errf("unknown contextlite option %q", d.Val())
 		}

@@ -37,7 +37,7 @@ func TestJSONConfigDurations(t *testing.T) {
 // TestConfigFieldsDocumented checks that every field of the JSON config
 // types has a doc comment.
 func TestConfigFieldsDocumented(t *testing.T) {
-	configTypes := []string{"App", "StripeConfig", "BackupConfig", "TierConfig", "JWTIssuer"}
+	configTypes := []string{"App", "StripeConfig", "BackupConfig", "ClusterConfig", "TierConfig", "JWTIssuer"}
 	files, err := filepath.Glob("*.go")
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 
+	"github.com/contextlite/cloud/cluster"
 	"github.com/contextlite/cloud/contextengine"
 	"github.com/contextlite/cloud/datadir"
 	"github.com/contextlite/cloud/metering"
@@ -107,6 +108,7 @@ type shared struct {
 	shipper *metering.Shipper
 	notices *notify.Dispatcher
 	metrics *metrics
+	coord   *cluster.Coordinator // nil: the control plane is not shared (SQLite)
 	log     *slog.Logger
 	started time.Time    // for the uptime /health reports
 	cfg     sharedConfig // what it was opened with
@@ -127,9 +129,15 @@ func openShared(ctx context.Context, cfg sharedConfig, log *slog.Logger) (*share
 		return nil, fmt.Errorf("control plane: %w", err)
 	}
 	s.store = store
+	if tenancy.IsPostgres(cfg.dsn) {
+		if s.coord, err = cluster.Open(ctx, cfg.dsn, log); err != nil {
+			store.Close()
+			return nil, err
+		}
+	}
 	s.engine, err = contextengine.NewManager(contextengine.Options{DataDir: cfg.dataDir, MaxOpen: cfg.maxOpen, OnUsage: s.onUsage})
 	if err != nil {
-		store.Close()
+		s.closeControlPlane()
 		return nil, err
 	}
 	s.shipper = metering.NewShipper(s.engine, store, log)
@@ -140,9 +148,27 @@ func openShared(ctx context.Context, cfg sharedConfig, log *slog.Logger) (*share
 	s.stop = stop
 	retain := &retention.Job{Store: store, Files: s.engine, Tiers: cfg.tiers, Logger: log}
 	s.wg.Go(func() { s.shipper.Run(run, cfg.shipInterval) })
-	s.wg.Go(func() { s.notices.Run(run) })
+	s.wg.Go(func() { s.singleton(run, "notices", s.notices.Run) })
 	s.wg.Go(func() { retain.Run(run, retentionInterval) })
 	return s, nil
+}
+
+// singleton runs job until ctx ends on one node at a time of those that
+// share the control plane, or here when it is not shared.
+func (s *shared) singleton(ctx context.Context, name string, job func(context.Context)) {
+	if s.coord == nil {
+		job(ctx)
+		return
+	}
+	s.coord.Leases.Run(ctx, name, job)
+}
+
+// closeControlPlane closes the coordination and the store.
+func (s *shared) closeControlPlane() error {
+	if s.coord != nil {
+		s.coord.Close()
+	}
+	return s.store.Close()
 }
 
 // onUsage is the engine's usage hook.
@@ -200,5 +226,5 @@ func (s *shared) Destruct() error {
 		s.log.Error("usage left unshipped at shutdown; it ships at the next start", "error", err)
 	}
 	s.engine.Close()
-	return s.store.Close()
+	return s.closeControlPlane()
 }

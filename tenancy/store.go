@@ -182,7 +182,7 @@ type Store interface {
 // A dsn that is neither empty nor a PostgreSQL URL is an error.
 func Open(ctx context.Context, dsn, dataDir string) (Store, error) {
 	switch {
-	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+	case IsPostgres(dsn):
 		return openPostgres(ctx, dsn)
 	case dsn != "":
 		return nil, errors.New("control plane: the DSN must be a postgres:// or postgresql:// URL, or empty for SQLite")
@@ -190,4 +190,9 @@ func Open(ctx context.Context, dsn, dataDir string) (Store, error) {
 		return nil, errors.New("control plane: SQLite needs a data directory")
 	}
 	return openSQLite(ctx, filepath.Join(dataDir, "control.db"))
+}
+
+// IsPostgres reports whether dsn names a PostgreSQL control plane.
+func IsPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
 }

@@ -1,0 +1,116 @@
+package caddymodule
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+
+	"github.com/contextlite/cloud/cluster"
+	"github.com/contextlite/cloud/internal/pgtest"
+	"github.com/contextlite/cloud/tenancy"
+)
+
+// TestPeerRevocation revokes a key the server has cached, as another node
+// sharing the PostgreSQL control plane would, and expects the server to
+// refuse it at once, not when its cache expires 30 s later.
+func TestPeerRevocation(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	tc := startServerWith(t, t.TempDir(), dsn, "")
+	acme := signup(t, tc, "Acme")
+	base := tenantURL(acme.Slug) + "/api/v1"
+	var keys struct {
+		Data []struct {
+			ID string `json:"id"`
+		} `json:"data"`
+	}
+	call(t, tc, "GET", base+"/keys", acme.APIKey, nil, http.StatusOK, &keys) // the key is cached now
+	if len(keys.Data) != 1 {
+		t.Fatalf("%d keys", len(keys.Data))
+	}
+
+	ctx := context.Background()
+	peer, err := tenancy.Open(ctx, dsn, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	coord, err := cluster.Open(ctx, dsn, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer coord.Close()
+	if err := peer.RevokeKey(ctx, acme.TenantID, keys.Data[0].ID, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := coord.Bus.Forget(ctx, acme.TenantID); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Second)
+	for {
+		resp, body := rawCall(t, tc, "GET", base+"/keys", acme.APIKey, "")
+		if resp.StatusCode == http.StatusUnauthorized {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a key revoked on another node still answers %d %s after 1 s", resp.StatusCode, body)
+		}
+		time.Sleep(100 * time.Millisecond) // within the free tier's 10 requests a second
+	}
+}
+
+func TestClusterOption(t *testing.T) {
+	raw := []byte("{\n\tcontextlite {\n\t\tcluster {\n\t\t\tnode_id {env.NODE}\n\t\t\tadvertise https://10.0.0.2:8443\n\t\t}\n\t}\n}\n")
+	adapted, _, err := caddyconfig.GetAdapter("caddyfile").Adapt(raw, map[string]any{"filename": "Caddyfile"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg struct {
+		Apps struct {
+			Contextlite App `json:"contextlite"`
+		} `json:"apps"`
+	}
+	if err := json.Unmarshal(adapted, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	c := cfg.Apps.Contextlite.Cluster
+	if c == nil || c.NodeID != "{env.NODE}" || c.Advertise != "https://10.0.0.2:8443" {
+		t.Fatalf("cluster = %+v in %s", c, adapted)
+	}
+	for _, bad := range []string{"http://10.0.0.2:8080", "10.0.0.2:8443", "https://10.0.0.2:8443/api", ""} {
+		a := &App{Cluster: &ClusterConfig{NodeID: "n1", Advertise: bad}, shared: &shared{coord: &cluster.Coordinator{}}}
+		if err := a.validateCluster(); err == nil {
+			t.Errorf("advertise %q accepted", bad)
+		}
+	}
+	a := &App{Cluster: &ClusterConfig{NodeID: "n1", Advertise: "https://10.0.0.2:8443"}, shared: &shared{}}
+	if err := a.validateCluster(); err == nil || !strings.Contains(err.Error(), "control_dsn") {
+		t.Errorf("a cluster on SQLite: %v", err)
+	}
+}
+
+// TestClusterNodeRegisters starts the root Caddyfile as a cluster node and finds
+// it among the control plane's live nodes, with its address.
+func TestClusterNodeRegisters(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	t.Setenv("CONTEXTLITE_NODE_ID", "node-a")
+	t.Setenv("CONTEXTLITE_ADVERTISE", "https://127.0.0.1:8443")
+	startServerWith(t, t.TempDir(), dsn, "")
+	ctx := context.Background()
+	coord, err := cluster.Open(ctx, dsn, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer coord.Close()
+	nodes, err := coord.LiveNodes(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(nodes) != 1 || nodes[0].ID != "node-a" || nodes[0].Advertise != "https://127.0.0.1:8443" {
+		t.Fatalf("live nodes %+v, want node-a at https://127.0.0.1:8443", nodes)
+	}
+}
