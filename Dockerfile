@@ -19,10 +19,13 @@ ARG VERSION=
 RUN CONTEXTLITE_VERSION=$VERSION CONTEXTLITE_OUTPUT=/out/contextlite ./xcaddy.sh
 
 FROM debian:bookworm-slim
-RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates \
+# curl is for health checks (deploy/docker-compose.yml probes /health with it).
+# /data/caddy exists, owned by contextlite, so that a volume mounted there
+# (the certificate storage a cluster's nodes share) starts out writable.
+RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates curl \
 	&& rm -rf /var/lib/apt/lists/* \
 	&& useradd --system --uid 10001 --home-dir /data contextlite \
-	&& mkdir -p /data /etc/caddy && chown contextlite /data
+	&& mkdir -p /data/caddy /etc/caddy && chown -R contextlite /data
 COPY --from=build /out/contextlite /usr/bin/contextlite
 COPY Caddyfile /etc/caddy/Caddyfile
 ENV CONTEXTLITE_DATA=/data XDG_CONFIG_HOME=/data/config
