@@ -101,8 +101,17 @@ func adaptRootCaddyfile(t *testing.T, env map[string]string) []byte {
 
 // TestBackupsOption adapts the backups block with a directory set.
 func TestBackupsOption(t *testing.T) {
-	raw := []byte("{\n\tcontextlite {\n\t\tbackups {\n\t\t\tdir /var/backups/contextlite\n\t\t\tevery 6h\n\t\t\tkeep 3\n\t\t}\n\t}\n}\n")
-	adapted, _, err := caddyconfig.GetAdapter("caddyfile").Adapt(raw, map[string]any{"filename": "Caddyfile"})
+	app, adapted := adaptApp(t, "{\n\tcontextlite {\n\t\tbackups {\n\t\t\tdir /var/backups/contextlite\n\t\t\tevery 6h\n\t\t\tkeep 3\n\t\t}\n\t}\n}\n")
+	b := app.Backups
+	if b == nil || b.Dir != "/var/backups/contextlite" || b.Every != caddy.Duration(6*time.Hour) || b.Keep != 3 {
+		t.Fatalf("backups = %+v in %s", b, adapted)
+	}
+}
+
+// adaptApp adapts a Caddyfile and returns its contextlite app and the JSON.
+func adaptApp(t *testing.T, caddyfile string) (App, []byte) {
+	t.Helper()
+	adapted, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(caddyfile), map[string]any{"filename": "Caddyfile"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,8 +123,5 @@ func TestBackupsOption(t *testing.T) {
 	if err := json.Unmarshal(adapted, &cfg); err != nil {
 		t.Fatal(err)
 	}
-	b := cfg.Apps.Contextlite.Backups
-	if b == nil || b.Dir != "/var/backups/contextlite" || b.Every != caddy.Duration(6*time.Hour) || b.Keep != 3 {
-		t.Fatalf("backups = %+v in %s", b, adapted)
-	}
+	return cfg.Apps.Contextlite, adapted
 }

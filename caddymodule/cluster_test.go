@@ -2,13 +2,10 @@ package caddymodule
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/caddyserver/caddy/v2/caddyconfig"
 
 	"github.com/contextlite/cloud/cluster"
 	"github.com/contextlite/cloud/internal/pgtest"
@@ -64,20 +61,8 @@ func TestPeerRevocation(t *testing.T) {
 }
 
 func TestClusterOption(t *testing.T) {
-	raw := []byte("{\n\tcontextlite {\n\t\tcluster {\n\t\t\tnode_id {env.NODE}\n\t\t\tadvertise https://10.0.0.2:8443\n\t\t}\n\t}\n}\n")
-	adapted, _, err := caddyconfig.GetAdapter("caddyfile").Adapt(raw, map[string]any{"filename": "Caddyfile"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cfg struct {
-		Apps struct {
-			Contextlite App `json:"contextlite"`
-		} `json:"apps"`
-	}
-	if err := json.Unmarshal(adapted, &cfg); err != nil {
-		t.Fatal(err)
-	}
-	c := cfg.Apps.Contextlite.Cluster
+	app, adapted := adaptApp(t, "{\n\tcontextlite {\n\t\tcluster {\n\t\t\tnode_id {env.NODE}\n\t\t\tadvertise https://10.0.0.2:8443\n\t\t}\n\t}\n}\n")
+	c := app.Cluster
 	if c == nil || c.NodeID != "{env.NODE}" || c.Advertise != "https://10.0.0.2:8443" {
 		t.Fatalf("cluster = %+v in %s", c, adapted)
 	}

@@ -39,16 +39,23 @@ type fixture struct {
 	key   string
 }
 
-func newFixture(t *testing.T, logins int) fixture {
-	ctx := context.Background()
-	store, err := tenancy.Open(ctx, "", t.TempDir())
+// controlPlane returns a service on a real SQLite control plane with a
+// settable clock.
+func controlPlane(t *testing.T) (*tenancy.Service, *clock) {
+	t.Helper()
+	store, err := tenancy.Open(context.Background(), "", t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
 	clk := &clock{t: time.Now().UTC()}
-	var hasher tenancy.Hasher
-	svc := &tenancy.Service{Store: store, Storage: noStorage{}, Hasher: hasher, Tiers: tenancy.DefaultTiers(), Now: clk.Now}
+	return &tenancy.Service{Store: store, Storage: noStorage{}, Tiers: tenancy.DefaultTiers(), Now: clk.Now}, clk
+}
+
+func newFixture(t *testing.T, logins int) fixture {
+	ctx := context.Background()
+	svc, clk := controlPlane(t)
+	store, hasher := svc.Store, svc.Hasher
 	res, err := svc.Signup(ctx, "ops@acme.test", "Acme")
 	if err != nil {
 		t.Fatal(err)

@@ -33,14 +33,8 @@ type ssoFixture struct {
 func newSSOFixture(t *testing.T, startsPerTenant int) ssoFixture {
 	t.Helper()
 	ctx := context.Background()
-	store, err := tenancy.Open(ctx, "", t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	clk := &clock{t: time.Now().UTC()}
-	var hasher tenancy.Hasher
-	svc := &tenancy.Service{Store: store, Storage: noStorage{}, Hasher: hasher, Tiers: tenancy.DefaultTiers(), Now: clk.Now}
+	svc, clk := controlPlane(t)
+	store, hasher := svc.Store, svc.Hasher
 	f := ssoFixture{store: store}
 	for _, tn := range []struct {
 		dst     *tenancy.Tenant
