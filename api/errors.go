@@ -34,15 +34,32 @@ type errorDetail struct {
 
 // WriteError writes {"error": {"code": code, "message": message,
 // "request_id": id}} with status; JSON content type. The id is the one
-// the server set in the X-Request-Id response header.
+// the server set in the X-Request-Id response header. Codes of a
+// condition that passes by itself get a Retry-After header.
 func WriteError(w http.ResponseWriter, status int, code, message string) {
 	h := w.Header()
+	if s := retryAfter(code); s != "" && h.Get("Retry-After") == "" {
+		h.Set("Retry-After", s)
+	}
 	body, _ := json.Marshal(errorBody{Error: errorDetail{Code: code, Message: message, RequestID: h.Get(RequestIDHeader)}}) // strings always marshal
 	h.Set("Content-Type", "application/json")
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	w.Write(append(body, '\n'))
 }
+
+// retryAfter returns the Retry-After seconds of an error code whose
+// condition passes by itself within them, "" for other codes.
+func retryAfter(code string) string {
+	if code == codeTenantMoving {
+		return "1"
+	}
+	return ""
+}
+
+// codeTenantMoving answers a request for a tenant whose data is moving
+// between the nodes of a cluster: a short wait, then the new home.
+const codeTenantMoving = "tenant_moving"
 
 // ErrorFrom maps err to the *Error clients see. Errors it does not know
 // become a 500 whose message reveals nothing of err.
@@ -87,6 +104,8 @@ func engineError(err error) *Error {
 	case errors.Is(err, contextengine.ErrConflict), errors.Is(err, contextengine.ErrWorkspaceExists),
 		errors.Is(err, contextengine.ErrTenantExists):
 		return &Error{http.StatusConflict, "conflict", err.Error()}
+	case errors.Is(err, contextengine.ErrTenantMoving):
+		return &Error{http.StatusServiceUnavailable, codeTenantMoving, "the tenant's data is moving to another server; retry in a second"}
 	case errors.Is(err, contextengine.ErrClosed):
 		return &Error{http.StatusServiceUnavailable, "unavailable", "the service is shutting down; retry"}
 	case errors.Is(err, context.DeadlineExceeded):

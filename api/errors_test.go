@@ -162,6 +162,7 @@ func TestErrorFrom(t *testing.T) {
 		{"malformed JSON", fmt.Errorf("decode: %w", syntaxErr), 400, "bad_request"},
 		{"wrong JSON type", typeErr, 422, "invalid_request"},
 		{"engine closed", contextengine.ErrClosed, 503, "unavailable"},
+		{"tenant moving", fmt.Errorf("open: %w: acme", contextengine.ErrTenantMoving), 503, "tenant_moving"},
 		{"deadline", fmt.Errorf("search: %w", context.DeadlineExceeded), 503, "timeout"},
 		{"canceled", context.Canceled, 499, "canceled"},
 		{"unknown", fmt.Errorf("query: %w", secret), 500, "internal_error"},
@@ -187,6 +188,31 @@ func TestWriteError(t *testing.T) {
 	if e := body["error"]; len(body) != 1 || len(e) != 2 || e["code"] != "rate_limited" || e["message"] != `slow "down"` {
 		t.Errorf("body = %v", body)
 	}
+	if got := rec.Header().Get("Retry-After"); got != "" {
+		t.Errorf("Retry-After %q on an error that sets none", got)
+	}
+}
+
+// TestTenantMovingAnswer checks that a request for a tenant being moved
+// gets a 503 that says when to retry.
+func TestTenantMovingAnswer(t *testing.T) {
+	h := newHandler(t, "acme")
+	var log strings.Builder
+	h.Logger = slogTo(&log)
+	release, err := h.Engine.Fence(context.Background(), "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := do(t, h, caller("acme", "write"), "POST", "/api/v1/documents", map[string]any{"path": "a.go", "content": "package a"})
+	wantError(t, rec, http.StatusServiceUnavailable, "tenant_moving")
+	if got := rec.Header().Get("Retry-After"); got != "1" {
+		t.Errorf("Retry-After %q, want 1", got)
+	}
+	if log.Len() != 0 {
+		t.Errorf("a request during a move was logged as a failure: %s", log.String())
+	}
+	release()
+	decode[map[string]any](t, do(t, h, caller("acme", "write"), "POST", "/api/v1/documents", map[string]any{"path": "a.go", "content": "package a"}), http.StatusCreated)
 }
 
 // TestInternalErrorIsLogged checks that a 500 reaches the log but not the client.

@@ -121,7 +121,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	p, _ := PrincipalFrom(r.Context())
 	e := h.errorFor(err, p)
-	if e.Status >= http.StatusInternalServerError {
+	if e.Status >= http.StatusInternalServerError && e.Code != codeTenantMoving { // a move is expected
 		h.log.ErrorContext(r.Context(), "api call failed", "method", r.Method, "path", r.URL.Path,
 			"tenant", p.TenantID, "status", e.Status, "error", err)
 	}

@@ -17,6 +17,7 @@ var (
 	ErrConflict         = errors.New("conflict")
 	ErrDocumentTooLarge = errors.New("document too large")
 	ErrClosed           = errors.New("engine closed")
+	ErrTenantMoving     = errors.New("tenant is moving to another node")
 )
 
 // TooLargeError reports a document over the configured size limit.

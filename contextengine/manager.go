@@ -70,7 +70,8 @@ type Manager struct {
 	// database has closed: a tenant's database is never open twice, since
 	// each open one keeps its index in memory.
 	closing map[string]chan struct{}
-	lru     list.List // of *entry, most recently used first
+	fenced  map[string]*fence // tenants being moved: not opened
+	lru     list.List         // of *entry, most recently used first
 	closed  bool
 
 	stop chan struct{}
@@ -102,6 +103,7 @@ func NewManager(opts Options) (*Manager, error) {
 		results: newResultCache(eng.cacheBytes),
 		open:    make(map[string]*entry),
 		closing: make(map[string]chan struct{}),
+		fenced:  make(map[string]*fence),
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
 	}
@@ -168,6 +170,9 @@ func (m *Manager) cacheFor(id string) tenantCache {
 func (m *Manager) Create(ctx context.Context, id string) error {
 	if err := ValidateTenantID(id); err != nil {
 		return err
+	}
+	if m.isFenced(id) {
+		return fmt.Errorf("create tenant: %w: %s", ErrTenantMoving, id)
 	}
 	file := tenantPath(m.eng.dataDir, id)
 	if err := os.Mkdir(filepath.Dir(file), 0o750); err != nil && !errors.Is(err, fs.ErrExist) {
@@ -250,6 +255,9 @@ func (m *Manager) acquire(id string) (e *entry, created bool, err error) {
 	defer m.mu.Unlock()
 	if m.closed {
 		return nil, false, ErrClosed
+	}
+	if m.fenced[id] != nil {
+		return nil, false, fmt.Errorf("%w: %s", ErrTenantMoving, id)
 	}
 	if e := m.open[id]; e != nil {
 		e.refs++
