@@ -17,9 +17,9 @@ func nodesUp(t *testing.T, c *Coordinator) {
 			t.Fatal(err)
 		}
 	}
-	for id, want := range map[string]string{"t1": "a", "t2": "b"} {
-		if h, err := c.HomeOf(ctx, id); err != nil || h.Node.ID != want {
-			t.Fatalf("%s placed on %+v (%v), want %s", id, h.Node, err, want)
+	for _, p := range []struct{ tenant, want string }{{"t1", "a"}, {"t2", "b"}} { // in this order
+		if h, err := c.HomeOf(ctx, p.tenant); err != nil || h.Node.ID != p.want {
+			t.Fatalf("%s placed on %+v (%v), want %s", p.tenant, h.Node, err, p.want)
 		}
 	}
 }
