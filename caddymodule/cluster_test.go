@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2/caddyconfig"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/certmagic"
 
 	"github.com/contextlite/cloud/cluster"
 	"github.com/contextlite/cloud/internal/pgtest"
@@ -122,5 +124,28 @@ func TestClusterNodeRegisters(t *testing.T) {
 	}
 	if len(nodes) != 1 || nodes[0].ID != "node-a" || nodes[0].Advertise != "https://127.0.0.1:8443" {
 		t.Fatalf("live nodes %+v, want node-a at https://127.0.0.1:8443", nodes)
+	}
+}
+
+func TestStorageDirOrDefault(t *testing.T) {
+	for src, want := range map[string]string{
+		"contextlite ./data/caddy":             "./data/caddy",
+		"contextlite ./data/caddy /mnt/shared": "/mnt/shared",
+	} {
+		var s Storage
+		if err := s.UnmarshalCaddyfile(caddyfile.NewTestDispenser(src)); err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		cm, err := s.CertMagicStorage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cm.(*certmagic.FileStorage).Path; got != want {
+			t.Errorf("%s: storage in %s, want %s", src, got, want)
+		}
+	}
+	var s Storage
+	if err := s.UnmarshalCaddyfile(caddyfile.NewTestDispenser("contextlite")); err == nil {
+		t.Error("storage without a directory accepted")
 	}
 }

@@ -43,7 +43,7 @@ func (s Storage) CertMagicStorage() (certmagic.Storage, error) {
 func (s *Storage) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // the module name
 	args := d.RemainingArgs()
-	if len(args) < 1 || len(args) > 2 || d.NextBlock(0) {
+	if len(args) < 1 || len(args) > 2 {
 		return d.ArgErr()
 	}
 	s.Default = args[0]
