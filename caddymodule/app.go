@@ -101,6 +101,7 @@ type App struct {
 	tenants  *access.TenantCache // JWT callers' and certificate checks' tenants
 	sso      *sso.Verifier       // tenants' single sign-on tokens
 	resolver *access.Resolver
+	node     *clusterNode // nil outside a cluster
 	service  *tenancy.Service
 	api      *api.Handler
 	mcp      *mcpserver.Handler
@@ -187,7 +188,7 @@ func (a *App) resolveSecrets() {
 	repl := caddy.NewReplacer()
 	secrets := []*string{&a.ControlDSN, &a.KeyPepper, &a.AdminToken}
 	if a.Cluster != nil {
-		secrets = append(secrets, &a.Cluster.NodeID, &a.Cluster.Advertise)
+		secrets = append(secrets, &a.Cluster.NodeID, &a.Cluster.Advertise, &a.Cluster.Secret)
 	}
 	if a.Stripe != nil {
 		secrets = append(secrets, &a.Stripe.SecretKey, &a.Stripe.WebhookSecret)
@@ -214,6 +215,13 @@ func (a *App) wire(ctx caddy.Context) error {
 		a.resolver.Tokens = verifier
 	}
 	a.service = &tenancy.Service{Store: store, Storage: engine, Hasher: hasher, Tiers: a.tiers, Now: time.Now}
+	if a.node = a.newNode(); a.node != nil {
+		// A tenant signed up here is homed here, where its storage is.
+		a.service.Storage = homedStorage{Manager: engine, claim: func(ctx context.Context, id string) error {
+			_, err := a.node.claim(ctx, a.shared.coord, []string{id})
+			return err
+		}}
+	}
 	a.api = &api.Handler{Engine: engine, Accounts: accounts{a.service, a.forget}, Tiers: a.tiers,
 		Meter: a.shared.meter, Plans: a.plans, Webhooks: store, Audit: store, AllowPrivateWebhooks: a.AllowPrivateWebhooks, Logger: ctx.Slogger()}
 	a.mcp = &mcpserver.Handler{Engine: engine, Meter: a.shared.meter, Plans: a.plans, Audit: store, Logger: ctx.Slogger()}
@@ -313,6 +321,9 @@ func (a *App) forgetHere(tenantID string) {
 	}
 	a.keys.Forget(tenantID)
 	a.tenants.Forget(tenantID)
+	if a.node != nil {
+		a.node.homes.Forget(tenantID)
+	}
 }
 
 // forgetCaches drops the cached keys and tenants, so changes made to the
@@ -321,6 +332,9 @@ func (a *App) forgetCaches() {
 	a.keys.ForgetAll()
 	a.tenants.ForgetAll()
 	a.sso.ForgetAll()
+	if a.node != nil {
+		a.node.homes.Forget("")
+	}
 }
 
 // accounts makes key and tenant changes take effect at once on this
@@ -464,7 +478,7 @@ func (a *App) Cleanup() error {
 //		}
 //		stripe { ... }  # see parseStripe
 //		backups { dir <dir>; every <duration>; keep <n> }
-//		cluster { node_id <id>; advertise <url> }  # see parseCluster
+//		cluster { node_id <id>; advertise <url>; secret <secret> }  # see parseCluster
 //		jwt_issuer <iss> {
 //			jwks_url|jwks_file <where>
 //			audience|authorized_party|algorithm <value...>

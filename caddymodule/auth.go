@@ -41,20 +41,33 @@ func (m *Auth) Provision(ctx caddy.Context) error {
 	return err
 }
 
-// ServeHTTP authenticates the request and passes it on.
+// ServeHTTP authenticates the request and passes it on. On a cluster
+// node, a request another node forwarded with its caller signed is
+// served as that caller, and a request of a tenant homed on another node
+// is marked for the reverse proxy to its home (see clusterNode.route).
 func (m *Auth) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
-	caller, err := m.app.resolver.Resolve(r.Context(), r)
+	p, forwarded, err := m.app.node.received(r)
 	if err != nil {
-		e := api.ErrorFrom(err)
-		m.app.shared.metrics.observeAuth(e.Code)
-		return caddyhttp.Error(e.Status, err)
+		return caddyhttp.Error(http.StatusServiceUnavailable, err)
 	}
-	m.app.shared.metrics.observeAuth("")
+	if !forwarded {
+		caller, err := m.app.resolver.Resolve(r.Context(), r)
+		if err != nil {
+			e := api.ErrorFrom(err)
+			m.app.shared.metrics.observeAuth(e.Code)
+			return caddyhttp.Error(e.Status, err)
+		}
+		m.app.shared.metrics.observeAuth("")
+		p = caller.Principal
+		if err := m.app.node.route(w, r, p); err != nil {
+			return caddyhttp.Error(http.StatusServiceUnavailable, err)
+		}
+	}
 	repl := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
-	repl.Set("http.auth.user.id", caller.Tenant.ID)
-	caddyhttp.SetVar(r.Context(), "tenant_id", caller.Tenant.ID)
-	caddyhttp.SetVar(r.Context(), "tenant_tier", caller.Principal.Tier) // resolved: an unknown tier is limited as free
-	return next.ServeHTTP(w, r.WithContext(api.WithPrincipal(r.Context(), caller.Principal)))
+	repl.Set("http.auth.user.id", p.TenantID)
+	caddyhttp.SetVar(r.Context(), "tenant_id", p.TenantID)
+	caddyhttp.SetVar(r.Context(), "tenant_tier", p.Tier) // resolved: an unknown tier is limited as free
+	return next.ServeHTTP(w, r.WithContext(api.WithPrincipal(r.Context(), p)))
 }
 
 // UnmarshalCaddyfile sets up the handler; it takes no arguments.

@@ -19,6 +19,9 @@ type ClusterConfig struct {
 	// Advertise is the base URL the other nodes reach this one at,
 	// e.g. https://10.0.0.2:8443.
 	Advertise string `json:"advertise,omitempty"`
+	// Secret signs the callers nodes forward to each other; the same on
+	// every node, required. {env.VAR} is resolved at provisioning.
+	Secret string `json:"secret,omitempty"`
 }
 
 // parseCluster parses the cluster block of the contextlite option:
@@ -26,6 +29,7 @@ type ClusterConfig struct {
 //	cluster {
 //		node_id   [id | {env.VAR}]
 //		advertise [https://host:port | {env.VAR}]
+//		secret    [secret | {env.VAR}]
 //	}
 //
 // An empty node_id (an unset environment placeholder) leaves the server
@@ -39,6 +43,8 @@ func (a *App) parseCluster(d *caddyfile.Dispenser) error {
 			err = optionalArg(d, &c.NodeID)
 		case "advertise":
 			err = optionalArg(d, &c.Advertise)
+		case "secret":
+			err = optionalArg(d, &c.Secret)
 		default:
 			err = d.Errf("unknown cluster setting %q", d.Val())
 		}
@@ -65,10 +71,26 @@ func (a *App) validateCluster() error {
 	if err != nil || u.Scheme != "https" || u.Host == "" || (u.Path != "" && u.Path != "/") {
 		return fmt.Errorf("cluster: advertise must be the https://host:port the other nodes reach this node at, not %q", c.Advertise)
 	}
+	if len(c.Secret) < minSecret {
+		return fmt.Errorf("cluster: secret (CONTEXTLITE_CLUSTER_SECRET) must be set, the same on every node, of at least %d characters", minSecret)
+	}
 	return nil
 }
 
-// joinCluster registers this node and keeps its heartbeat until ctx ends.
+// minSecret is the shortest cluster secret accepted.
+const minSecret = 32
+
+// newNode returns this server's part in its cluster, nil outside one.
+func (a *App) newNode() *clusterNode {
+	if a.Cluster == nil || a.shared.coord == nil {
+		return nil
+	}
+	return &clusterNode{id: a.Cluster.NodeID, homes: a.shared.coord.Homes(cluster.HomeCacheTTL), signer: cluster.NewSigner(a.Cluster.Secret)}
+}
+
+// joinCluster registers this node, claims the tenants whose databases it
+// holds that have no home yet (a single server becoming a node), and
+// keeps its heartbeat until ctx ends.
 func (a *App) joinCluster(ctx context.Context) error {
 	c, coord := a.Cluster, a.shared.coord
 	if c == nil || coord == nil {
@@ -76,6 +98,17 @@ func (a *App) joinCluster(ctx context.Context) error {
 	}
 	if err := coord.Register(ctx, cluster.Node{ID: c.NodeID, Advertise: c.Advertise}); err != nil {
 		return err
+	}
+	held, err := a.shared.engine.TenantIDs()
+	if err != nil {
+		return fmt.Errorf("cluster: tenants held here: %w", err)
+	}
+	claimed, err := a.node.claim(ctx, coord, held)
+	if err != nil {
+		return err
+	}
+	if claimed > 0 {
+		a.logger.Info("cluster node claimed the tenants it holds", zap.Int64("tenants", claimed))
 	}
 	a.running.Go(func() { coord.Heartbeat(ctx, c.NodeID) })
 	a.logger.Info("cluster node registered", zap.String("node", c.NodeID), zap.String("advertise", c.Advertise))

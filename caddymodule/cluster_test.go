@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/certmagic"
+
 	"github.com/contextlite/cloud/cluster"
 	"github.com/contextlite/cloud/internal/pgtest"
 	"github.com/contextlite/cloud/tenancy"
@@ -60,6 +63,9 @@ func TestPeerRevocation(t *testing.T) {
 	}
 }
 
+// testClusterSecret is the cluster secret of the tests' nodes.
+const testClusterSecret = "a cluster secret of the tests, long enough"
+
 func TestClusterOption(t *testing.T) {
 	app, adapted := adaptApp(t, "{\n\tcontextlite {\n\t\tcluster {\n\t\t\tnode_id {env.NODE}\n\t\t\tadvertise https://10.0.0.2:8443\n\t\t}\n\t}\n}\n")
 	c := app.Cluster
@@ -67,12 +73,18 @@ func TestClusterOption(t *testing.T) {
 		t.Fatalf("cluster = %+v in %s", c, adapted)
 	}
 	for _, bad := range []string{"http://10.0.0.2:8080", "10.0.0.2:8443", "https://10.0.0.2:8443/api", ""} {
-		a := &App{Cluster: &ClusterConfig{NodeID: "n1", Advertise: bad}, shared: &shared{coord: &cluster.Coordinator{}}}
+		a := &App{Cluster: &ClusterConfig{NodeID: "n1", Advertise: bad, Secret: testClusterSecret}, shared: &shared{coord: &cluster.Coordinator{}}}
 		if err := a.validateCluster(); err == nil {
 			t.Errorf("advertise %q accepted", bad)
 		}
 	}
-	a := &App{Cluster: &ClusterConfig{NodeID: "n1", Advertise: "https://10.0.0.2:8443"}, shared: &shared{}}
+	for _, bad := range []string{"", "too short"} {
+		a := &App{Cluster: &ClusterConfig{NodeID: "n1", Advertise: "https://10.0.0.2:8443", Secret: bad}, shared: &shared{coord: &cluster.Coordinator{}}}
+		if err := a.validateCluster(); err == nil || !strings.Contains(err.Error(), "secret") {
+			t.Errorf("secret %q: %v", bad, err)
+		}
+	}
+	a := &App{Cluster: &ClusterConfig{NodeID: "n1", Advertise: "https://10.0.0.2:8443", Secret: testClusterSecret}, shared: &shared{}}
 	if err := a.validateCluster(); err == nil || !strings.Contains(err.Error(), "control_dsn") {
 		t.Errorf("a cluster on SQLite: %v", err)
 	}
@@ -84,6 +96,7 @@ func TestClusterNodeRegisters(t *testing.T) {
 	dsn := pgtest.DSN(t)
 	t.Setenv("CONTEXTLITE_NODE_ID", "node-a")
 	t.Setenv("CONTEXTLITE_ADVERTISE", "https://127.0.0.1:8443")
+	t.Setenv("CONTEXTLITE_CLUSTER_SECRET", testClusterSecret)
 	startServerWith(t, t.TempDir(), dsn, "")
 	ctx := context.Background()
 	coord, err := cluster.Open(ctx, dsn, nil)
@@ -97,5 +110,28 @@ func TestClusterNodeRegisters(t *testing.T) {
 	}
 	if len(nodes) != 1 || nodes[0].ID != "node-a" || nodes[0].Advertise != "https://127.0.0.1:8443" {
 		t.Fatalf("live nodes %+v, want node-a at https://127.0.0.1:8443", nodes)
+	}
+}
+
+func TestStorageDirOrDefault(t *testing.T) {
+	for src, want := range map[string]string{
+		"contextlite ./data/caddy":             "./data/caddy",
+		"contextlite ./data/caddy /mnt/shared": "/mnt/shared",
+	} {
+		var s Storage
+		if err := s.UnmarshalCaddyfile(caddyfile.NewTestDispenser(src)); err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		cm, err := s.CertMagicStorage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cm.(*certmagic.FileStorage).Path; got != want {
+			t.Errorf("%s: storage in %s, want %s", src, got, want)
+		}
+	}
+	var s Storage
+	if err := s.UnmarshalCaddyfile(caddyfile.NewTestDispenser("contextlite")); err == nil {
+		t.Error("storage without a directory accepted")
 	}
 }

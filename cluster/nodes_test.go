@@ -73,3 +73,38 @@ func TestPlacement(t *testing.T) {
 		t.Errorf("live nodes %+v, %v; want a", live, err)
 	}
 }
+
+func TestClaimAndCachedHomes(t *testing.T) {
+	ctx := context.Background()
+	c := controlPlane(t, "t1", "t2", "t3")
+	for _, n := range []Node{{ID: "a", Advertise: "https://10.0.0.1:8443"}, {ID: "b", Advertise: "https://10.0.0.2:8443"}} {
+		if err := c.Register(ctx, n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.HomeOf(ctx, "t1"); err != nil { // placed on a
+		t.Fatal(err)
+	}
+	// b holds the databases of t1, t2 and of a tenant the control plane does not know.
+	n, err := c.Claim(ctx, "b", []string{"t1", "t2", "gone"})
+	if err != nil || n != 1 {
+		t.Fatalf("claimed %d, %v; want 1 (t2)", n, err)
+	}
+	homes := c.Homes(time.Hour)
+	for id, want := range map[string]string{"t1": "a", "t2": "b"} {
+		if h, err := homes.Of(ctx, id); err != nil || h.Node.ID != want {
+			t.Errorf("%s homed on %+v, %v; want %s", id, h.Node, err, want)
+		}
+	}
+	// A move the cache has not heard of is seen once the cache forgets.
+	if _, err := c.pool.Exec(ctx, "UPDATE tenant_homes SET node_id = 'a', epoch = epoch + 1 WHERE tenant_id = 't2'"); err != nil {
+		t.Fatal(err)
+	}
+	if h, _ := homes.Of(ctx, "t2"); h.Node.ID != "b" {
+		t.Errorf("cached home of t2 is %s, want b until forgotten", h.Node.ID)
+	}
+	homes.Forget("t2")
+	if h, _ := homes.Of(ctx, "t2"); h.Node.ID != "a" || h.Epoch != 2 {
+		t.Errorf("after forgetting, t2 homed on %s at epoch %d; want a at 2", h.Node.ID, h.Epoch)
+	}
+}

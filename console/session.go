@@ -127,6 +127,24 @@ func (c *Console) session(r *http.Request) (session, error) {
 	return session{Session: se, Caller: caller}, nil
 }
 
+// SessionTenant returns the tenant of r's session, or "" when r has none
+// that is still open. It does not check what opened the session (the
+// pages do): it tells a cluster node which node serves the request.
+func (c *Console) SessionTenant(r *http.Request) (string, error) {
+	ck, err := r.Cookie(sessionCookie)
+	if err != nil || ck.Value == "" {
+		return "", nil
+	}
+	se, err := c.cfg.Store.Session(r.Context(), hashID(ck.Value))
+	if errors.Is(err, tenancy.ErrNotFound) || err == nil && !c.cfg.Now().Before(se.ExpiresAt) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("console session: %w", err)
+	}
+	return se.TenantID, nil
+}
+
 // errEnded means that what opened a session no longer admits it.
 var errEnded = errors.New("session ended")
 

@@ -28,7 +28,7 @@ const (
 
 // buildBinary compiles this package, with extra go build flags, into a
 // temporary directory and returns the binary's path.
-func buildBinary(t *testing.T, flags ...string) string {
+func buildBinary(t testing.TB, flags ...string) string {
 	t.Helper()
 	pkgDir, err := os.Getwd()
 	if err != nil {
@@ -44,7 +44,7 @@ func buildBinary(t *testing.T, flags ...string) string {
 }
 
 // caddyfilePath returns the repository's Caddyfile.
-func caddyfilePath(t *testing.T) string {
+func caddyfilePath(t testing.TB) string {
 	t.Helper()
 	path, err := filepath.Abs(filepath.Join("..", "..", "Caddyfile"))
 	if err != nil {
@@ -58,7 +58,7 @@ func caddyfilePath(t *testing.T) string {
 
 // freePorts returns n distinct free TCP ports, none of the fixed ones
 // developers and other tests use.
-func freePorts(t *testing.T, n int) []int {
+func freePorts(t testing.TB, n int) []int {
 	t.Helper()
 	var ports []int
 	var listeners []net.Listener
@@ -92,7 +92,7 @@ func isReservedPort(p int) bool {
 // server runs the contextlite binary on one data directory and one set of
 // ports, across kills and restarts.
 type server struct {
-	t         *testing.T
+	t         testing.TB
 	bin       string
 	caddyfile string
 	env       []string
@@ -122,7 +122,7 @@ func (p *process) running() bool {
 // newServer prepares a server on dataDir with the control plane dsn (empty:
 // embedded SQLite). It is killed, and its log tail printed if the test
 // failed, when the test ends.
-func newServer(t *testing.T, bin, dataDir, dsn string) *server {
+func newServer(t testing.TB, bin, dataDir, dsn string) *server {
 	t.Helper()
 	ports := freePorts(t, 3)
 	home := t.TempDir()
