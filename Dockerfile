@@ -20,12 +20,13 @@ RUN CONTEXTLITE_VERSION=$VERSION CONTEXTLITE_OUTPUT=/out/contextlite ./xcaddy.sh
 
 FROM debian:bookworm-slim
 # curl is for health checks (deploy/docker-compose.yml probes /health with it).
-# /data/caddy exists, owned by contextlite, so that a volume mounted there
-# (the certificate storage a cluster's nodes share) starts out writable.
+# /caddy-storage exists, owned by contextlite, so that a volume mounted
+# there (CONTEXTLITE_STORAGE, the certificate storage a cluster's nodes
+# share) starts out writable.
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates curl \
 	&& rm -rf /var/lib/apt/lists/* \
 	&& useradd --system --uid 10001 --home-dir /data contextlite \
-	&& mkdir -p /data/caddy /etc/caddy && chown -R contextlite /data
+	&& mkdir -p /data /caddy-storage /etc/caddy && chown -R contextlite /data /caddy-storage
 COPY --from=build /out/contextlite /usr/bin/contextlite
 COPY Caddyfile /etc/caddy/Caddyfile
 ENV CONTEXTLITE_DATA=/data XDG_CONFIG_HOME=/data/config

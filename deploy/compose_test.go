@@ -88,7 +88,7 @@ func TestComposeCheckFindsProblems(t *testing.T) {
 		}, "node2: CONTEXTLITE_CLUSTER_SECRET must be a required interpolation"},
 		{"shared data volume", func(f *composeFile) {
 			s := f.Services["node3"]
-			s.Volumes = []string{"node1-data:/data", sharedStorageVolume + ":/data/caddy"}
+			s.Volumes = []string{"node1-data:/data", sharedStorageVolume + ":/caddy-storage"}
 			f.Services["node3"] = s
 		}, "volume node1-data at /data is shared by"},
 		{"postgres without healthcheck", func(f *composeFile) {
@@ -114,6 +114,9 @@ func TestComposeCheckFindsProblems(t *testing.T) {
 		{"a fourth node", func(f *composeFile) {
 			f.Services["node4"] = f.Services["node3"]
 		}, "want 3 nodes"},
+		{"storage left in the data dir", func(f *composeFile) {
+			delete(f.Services["node1"].Environment, "CONTEXTLITE_STORAGE")
+		}, "node1: Caddy's storage resolves to /data/caddy, where volume caddy-storage is not mounted"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -131,16 +134,6 @@ func TestComposeCheckFindsProblems(t *testing.T) {
 			t.Errorf("problems %q, want one containing %q", problems, c.want)
 		})
 	}
-	t.Run("storage moved in the Caddyfile", func(t *testing.T) {
-		problems := checkCompose(readCompose(t), "{$CONTEXTLITE_STORAGE:./data/caddy}")
-		want := "node1: Caddy's storage resolves to ./data/caddy, where volume caddy-storage is not mounted"
-		for _, p := range problems {
-			if p == want {
-				return
-			}
-		}
-		t.Errorf("problems %q, want %q", problems, want)
-	})
 }
 
 // TestComposeConfig has Docker Compose itself validate the file, and
@@ -203,19 +196,31 @@ func readCompose(t *testing.T) composeFile {
 	return f
 }
 
-// caddyStoragePath returns the path of the root Caddyfile's
-// `storage file_system` line, placeholders unresolved.
-func caddyStoragePath(t *testing.T) string {
+// storageLine is the root Caddyfile's `storage contextlite <default>
+// [<override>]` line, placeholders unresolved: Caddy's storage is the
+// override's directory when it resolves to one, else the default's.
+type storageLine struct{ def, override string }
+
+// at returns the directory line resolves to in env.
+func (l storageLine) at(env map[string]string) string {
+	if dir := resolveEnv(l.override, env); dir != "" {
+		return dir
+	}
+	return resolveEnv(l.def, env)
+}
+
+// caddyStoragePath returns the root Caddyfile's storage line.
+func caddyStoragePath(t *testing.T) storageLine {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join("..", "Caddyfile"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := regexp.MustCompile(`(?m)^\s*storage\s+file_system\s+(\S+)\s*$`).FindSubmatch(data)
+	m := regexp.MustCompile(`(?m)^\s*storage\s+contextlite\s+(\S+)(?:\s+(\S+))?\s*$`).FindSubmatch(data)
 	if m == nil {
-		t.Fatal("the root Caddyfile has no `storage file_system <path>` line")
+		t.Fatal("the root Caddyfile has no `storage contextlite <default> [<override>]` line")
 	}
-	return string(m[1])
+	return storageLine{string(m[1]), string(m[2])}
 }
 
 // envPlaceholder is a Caddyfile {$VAR} or {$VAR:default}; Caddy does not
@@ -235,8 +240,8 @@ func resolveEnv(s string, env map[string]string) string {
 }
 
 // checkCompose returns what is wrong with f as a three-node cluster whose
-// Caddy storage is storage (the Caddyfile's path, unresolved).
-func checkCompose(f composeFile, storage string) []string {
+// Caddy storage is the Caddyfile's storage line.
+func checkCompose(f composeFile, storage storageLine) []string {
 	var problems []string
 	report := func(format string, args ...any) {
 		problems = append(problems, fmt.Sprintf(format, args...))
@@ -293,7 +298,7 @@ func checkCompose(f composeFile, storage string) []string {
 }
 
 // checkNode returns what is wrong with the node service s named name.
-func checkNode(name string, s composeService, volumes map[string]any, storage string) []string {
+func checkNode(name string, s composeService, volumes map[string]any, storage storageLine) []string {
 	var problems []string
 	report := func(format string, args ...any) {
 		problems = append(problems, name+": "+fmt.Sprintf(format, args...))
@@ -347,7 +352,7 @@ func checkNode(name string, s composeService, volumes map[string]any, storage st
 	}
 	if sharedAt == "" {
 		report("volume %s is not mounted", sharedStorageVolume)
-	} else if at := resolveEnv(storage, s.Environment); at != sharedAt {
+	} else if at := storage.at(s.Environment); at != sharedAt {
 		report("Caddy's storage resolves to %s, where volume %s is not mounted", at, sharedStorageVolume)
 	}
 	return problems
