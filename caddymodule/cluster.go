@@ -85,7 +85,8 @@ func (a *App) newNode() *clusterNode {
 	if a.Cluster == nil || a.shared.coord == nil {
 		return nil
 	}
-	return &clusterNode{id: a.Cluster.NodeID, homes: a.shared.coord.Homes(cluster.HomeCacheTTL), signer: cluster.NewSigner(a.Cluster.Secret)}
+	coord := a.shared.coord
+	return &clusterNode{id: a.Cluster.NodeID, homes: coord.Homes(cluster.HomeCacheTTL), signer: cluster.NewSigner(a.Cluster.Secret), nodes: coord}
 }
 
 // joinCluster registers this node, claims the tenants whose databases it

@@ -36,6 +36,9 @@ type clusterNode struct {
 	id     string
 	homes  *cluster.Homes
 	signer *cluster.Signer
+	nodes  interface { // where new tenants go (*cluster.Coordinator)
+		LeastLoaded(ctx context.Context) (cluster.Node, error)
+	}
 }
 
 // errNotHome means a request was forwarded here for a tenant homed on

@@ -78,6 +78,28 @@ func (c *Coordinator) LiveNodes(ctx context.Context) ([]Node, error) {
 	return nodes, nil
 }
 
+// leastLoaded selects, from cluster_nodes n, the live node that is not
+// draining with the fewest tenants ($1: LiveWithin in seconds).
+const leastLoaded = `FROM cluster_nodes n
+	WHERE n.heartbeat_at > now() - make_interval(secs => $1) AND NOT n.draining
+	ORDER BY (SELECT count(*) FROM tenant_homes h WHERE h.node_id = n.id), n.id
+	LIMIT 1`
+
+// LeastLoaded returns the live node, not draining, with the fewest
+// tenants: where a new tenant goes. ErrNoLiveNode if there is none.
+func (c *Coordinator) LeastLoaded(ctx context.Context) (Node, error) {
+	var n Node
+	err := c.pool.QueryRow(ctx, "SELECT n.id, n.advertise, n.draining "+leastLoaded, LiveWithin.Seconds()).
+		Scan(&n.ID, &n.Advertise, &n.Draining)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Node{}, ErrNoLiveNode
+	}
+	if err != nil {
+		return Node{}, fmt.Errorf("cluster: least-loaded node: %w", err)
+	}
+	return n, nil
+}
+
 // HomeOf returns the home of tenantID, placing the tenant first on the
 // live node that is not draining and has the fewest tenants, if it has
 // no home yet.
@@ -87,11 +109,8 @@ func (c *Coordinator) HomeOf(ctx context.Context, tenantID string) (Home, error)
 		return h, err
 	}
 	tag, err := c.pool.Exec(ctx, `INSERT INTO tenant_homes (tenant_id, node_id, updated_at)
-		SELECT $1, n.id, now() FROM cluster_nodes n
-		WHERE n.heartbeat_at > now() - make_interval(secs => $2) AND NOT n.draining
-		ORDER BY (SELECT count(*) FROM tenant_homes h WHERE h.node_id = n.id), n.id
-		LIMIT 1
-		ON CONFLICT (tenant_id) DO NOTHING`, tenantID, LiveWithin.Seconds())
+		SELECT $2, n.id, now() `+leastLoaded+`
+		ON CONFLICT (tenant_id) DO NOTHING`, LiveWithin.Seconds(), tenantID)
 	if err != nil {
 		return Home{}, fmt.Errorf("cluster: place tenant %s: %w", tenantID, err)
 	}

@@ -42,10 +42,16 @@ func TestPlacement(t *testing.T) {
 	if _, err := c.HomeOf(ctx, "t1"); !errors.Is(err, ErrNoLiveNode) {
 		t.Fatalf("with no node: %v, want ErrNoLiveNode", err)
 	}
+	if _, err := c.LeastLoaded(ctx); !errors.Is(err, ErrNoLiveNode) {
+		t.Fatalf("least loaded with no node: %v, want ErrNoLiveNode", err)
+	}
 	for _, n := range []Node{{ID: "a", Advertise: "https://10.0.0.1:8443"}, {ID: "b", Advertise: "https://10.0.0.2:8443"}} {
 		if err := c.Register(ctx, n); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if n, err := c.LeastLoaded(ctx); err != nil || n.ID != "a" {
+		t.Fatalf("least loaded of two empty nodes: %+v, %v; want a", n, err)
 	}
 	want := map[string]string{"t1": "a", "t2": "b", "t3": "a"}
 	for _, id := range []string{"t1", "t2", "t3"} {
@@ -67,6 +73,9 @@ func TestPlacement(t *testing.T) {
 	}
 	if h, _ := c.HomeOf(ctx, "t4"); h.Node.ID != "a" {
 		t.Errorf("t4 placed on %s, want a: b is silent", h.Node.ID)
+	}
+	if n, err := c.LeastLoaded(ctx); err != nil || n.ID != "a" {
+		t.Errorf("least loaded with b silent: %+v, %v; want a", n, err)
 	}
 	live, err := c.LiveNodes(ctx)
 	if err != nil || len(live) != 1 || live[0].ID != "a" {

@@ -14,9 +14,12 @@ import (
 // it) and sent to the home node directly, interleaved in one run on two
 // node processes, and their difference.
 func BenchmarkForwardedAssemble(b *testing.B) {
-	nodes, _ := startCluster(b, 2, benchPortBase)
+	nodes, dsn := startCluster(b, 2, benchPortBase)
+	tenant := signupAt(b, nodes[0], "Bench", "enterprise")
 	home, other := nodes[0], nodes[1]
-	tenant := signupAt(b, home, "Bench", "enterprise")
+	if homeOf(b, dsn, tenant.TenantID) == other.id {
+		home, other = other, home
+	}
 	for i := range 20 {
 		home.must(b, http.StatusCreated, "POST", tenant.Slug, "/api/v1/documents", tenant.APIKey, map[string]string{
 			"workspace": "default", "path": fmt.Sprintf("bench/%d.md", i),

@@ -172,7 +172,8 @@ type clusterTenant struct {
 	APIKey   string `json:"api_key"`
 }
 
-// signupAt signs a tenant up through node n, which becomes its home.
+// signupAt signs a tenant up through node n; the tenant is made and homed
+// on the live node with the fewest tenants.
 func signupAt(t testing.TB, n *clusterNode, company, tier string) clusterTenant {
 	t.Helper()
 	var c clusterTenant
@@ -232,8 +233,20 @@ func TestThreeNodes(t *testing.T) {
 
 	acme := signupAt(t, a, "Acme", "pro")
 	if home := homeOf(t, dsn, acme.TenantID); home != a.id {
-		t.Fatalf("Acme signed up through %s is homed on %s", a.id, home)
+		t.Fatalf("Acme, the first tenant, is homed on %s, want %s (the first of the least-loaded nodes)", home, a.id)
 	}
+
+	t.Run("signups go to the least-loaded node", func(t *testing.T) {
+		for _, want := range []*clusterNode{b, c} {
+			tn := signupAt(t, a, "Spread"+want.id, "free")
+			if home := homeOf(t, dsn, tn.TenantID); home != want.id {
+				t.Fatalf("a tenant signed up through %s is homed on %s, want %s", a.id, home, want.id)
+			}
+			// Its database is on its home: it answers through the node it signed up through.
+			a.must(t, http.StatusCreated, "POST", tn.Slug, "/api/v1/documents", tn.APIKey,
+				map[string]string{"path": "a.md", "content": "placed"}, nil)
+		}
+	})
 
 	t.Run("same answers through every node", func(t *testing.T) {
 		var doc struct {
