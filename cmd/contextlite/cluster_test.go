@@ -141,6 +141,7 @@ func (n *clusterNode) call(method, slug, path, key string, body any) (int, []byt
 		req.Header.Set("Authorization", "Bearer "+key)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream") // as MCP needs; JSON either way
 	resp, err := n.client.Do(req)
 	if err != nil {
 		return 0, []byte(err.Error()), nil
@@ -279,6 +280,14 @@ func TestThreeNodes(t *testing.T) {
 				want = got
 			} else if got.text() != want.text() || got.TotalTokens != want.TotalTokens {
 				t.Errorf("%s assembled %+v, %s %+v", n.id, got, nodes[0].id, want)
+			}
+		}
+		// The MCP endpoint forwards the same way.
+		for _, n := range nodes {
+			status, body, _ := n.call("POST", acme.Slug, "/mcp", acme.APIKey, map[string]any{"jsonrpc": "2.0", "id": 1,
+				"method": "tools/call", "params": map[string]any{"name": "search", "arguments": map[string]any{"query": "cluster forwards"}}})
+			if status != http.StatusOK || !strings.Contains(string(body), "notes/cluster.md") || strings.Contains(string(body), `"isError":true`) {
+				t.Errorf("%s: MCP search = %d %s", n.id, status, body)
 			}
 		}
 	})
