@@ -30,9 +30,10 @@ const (
 	benchPortBase   = 28130
 	clusterSecret   = "the three-node test's cluster secret"
 	operatorToken   = "cluster-test-operator-token"
-	// The starter tier, tightened so a quota and a rate limit run out
-	// within a few requests: 10 queries a month; 30 requests per 30 s.
-	starterQuota = 10
+	// The free tier keeps its 1,000 queries a month with its rate limit
+	// lifted, so its quota runs out within seconds; the starter tier's
+	// rate limit is tightened to a burst of 30 requests per 30 s.
+	freeQuota    = 1000
 	starterBurst = 30
 )
 
@@ -76,15 +77,17 @@ func startCluster(t testing.TB, n, portBase int) ([]*clusterNode, string) {
 }
 
 // tightCaddyfile writes the repository's Caddyfile with the starter tier
-// tightened (see starterQuota) and returns its path.
+// tiers changed (see freeQuota) and returns its path.
 func tightCaddyfile(t testing.TB) string {
 	t.Helper()
 	src, err := os.ReadFile(filepath.Join("..", "..", "Caddyfile"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	tier := fmt.Sprintf("\tcontextlite {\n\t\ttier starter {\n\t\t\tqueries_per_month %d\n\t\t\trate_per_second 1\n\t\t\tburst %d\n\t\t}\n",
-		starterQuota, starterBurst)
+	tier := fmt.Sprintf("\tcontextlite {\n"+
+		"\t\ttier free {\n\t\t\tqueries_per_month %d\n\t\t\tdocuments 1000\n\t\t\tworkspaces 1\n\t\t\ttokens_per_query 4000\n\t\t\trate_per_second 1000\n\t\t\tburst 1000\n\t\t}\n"+
+		"\t\ttier starter {\n\t\t\tqueries_per_month 100000\n\t\t\trate_per_second 1\n\t\t\tburst %d\n\t\t}\n",
+		freeQuota, starterBurst)
 	out := strings.Replace(string(src), "\tcontextlite {\n", tier, 1)
 	if out == string(src) {
 		t.Fatal("the Caddyfile has no contextlite block")
@@ -359,14 +362,14 @@ func TestThreeNodes(t *testing.T) {
 	})
 
 	t.Run("quota and rate limit across nodes", func(t *testing.T) {
-		quota := signupAt(t, c, "Quota", "starter")
-		for i := range starterQuota + 1 {
+		quota := signupAt(t, c, "Quota", "free")
+		for i := range freeQuota + 1 {
 			n := nodes[i%len(nodes)]
-			status, body, h := n.call("POST", quota.Slug, "/api/v1/context/assemble", quota.APIKey, map[string]any{"query": "anything"})
-			if i < starterQuota {
-				if status != http.StatusOK || h.Get("X-Quota-Remaining") != strconv.Itoa(starterQuota-1-i) {
+			status, body, h := n.call("GET", quota.Slug, "/api/v1/documents/search?q=anything", quota.APIKey, nil)
+			if i < freeQuota {
+				if status != http.StatusOK || h.Get("X-Quota-Remaining") != strconv.Itoa(freeQuota-1-i) {
 					t.Fatalf("query %d through %s = %d, %s left, %s; want 200 and %d left",
-						i+1, n.id, status, h.Get("X-Quota-Remaining"), body, starterQuota-1-i)
+						i+1, n.id, status, h.Get("X-Quota-Remaining"), body, freeQuota-1-i)
 				}
 				continue
 			}
