@@ -390,7 +390,7 @@ func (a *App) Start() error {
 	ctx, cancel := context.WithCancel(context.Background())
 	a.stop, a.running = cancel, new(sync.WaitGroup)
 	a.running.Go(func() { a.keys.Run(ctx) })
-	a.running.Go(func() { a.shared.singleton(ctx, "billing", a.runBilling) })
+	a.running.Go(func() { a.shared.singleton(ctx, jobBilling, a.runBilling) })
 	if c := a.shared.coord; c != nil {
 		a.running.Go(func() { c.Bus.Listen(ctx, a.forgetHere, nil) })
 	}
