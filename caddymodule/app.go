@@ -271,7 +271,7 @@ func (a *App) newHealth() *health.Handler {
 	if a.billing != nil {
 		stripeCheck = func(context.Context) error { return a.billing.Health() }
 	}
-	return &health.Handler{
+	h := &health.Handler{
 		Version: health.Version("github.com/contextlite/cloud"),
 		Started: a.shared.started,
 		Checks: []health.Check{
@@ -291,6 +291,10 @@ func (a *App) newHealth() *health.Handler {
 		},
 		OpenTenants: engine.OpenCount,
 	}
+	if c := a.shared.coord; c != nil {
+		h.Jobs = c.Leases.Held // the singleton jobs run under leases
+	}
+	return h
 }
 
 // forget drops what this instance caches of a tenant (its keys, and the
@@ -386,7 +390,7 @@ func (a *App) Start() error {
 	ctx, cancel := context.WithCancel(context.Background())
 	a.stop, a.running = cancel, new(sync.WaitGroup)
 	a.running.Go(func() { a.keys.Run(ctx) })
-	a.running.Go(func() { a.shared.singleton(ctx, "billing", a.runBilling) })
+	a.running.Go(func() { a.shared.singleton(ctx, jobBilling, a.runBilling) })
 	if c := a.shared.coord; c != nil {
 		a.running.Go(func() { c.Bus.Listen(ctx, a.forgetHere, nil) })
 	}

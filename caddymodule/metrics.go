@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -90,7 +91,22 @@ func newMetrics(s *shared) *metrics {
 			return 0
 		}),
 	}
+	if s.coord != nil {
+		for _, job := range []string{jobNotices, jobBilling} {
+			m.all = append(m.all, prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: metricsNamespace, Name: "job_leader",
+				Help: "Whether this node holds the lease of a singleton job (1) or not (0).", ConstLabels: prometheus.Labels{"job": job}},
+				func() float64 { return boolFloat(slices.Contains(s.coord.Leases.Held(), job)) }))
+		}
+	}
 	return m
+}
+
+// boolFloat is 1 for true, 0 for false.
+func boolFloat(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // register registers the collectors with reg; a registry that has them

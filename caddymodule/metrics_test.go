@@ -2,12 +2,15 @@ package caddymodule
 
 import (
 	"bufio"
+	"encoding/json"
 	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/contextlite/cloud/internal/pgtest"
 )
 
 // series is one scraped sample: its metric name, labels and value.
@@ -128,6 +131,9 @@ func TestMetrics(t *testing.T) {
 	positive(t, m, "contextlite_tenants", "tier", "free", "status", "active")
 	positive(t, m, "contextlite_open_tenant_databases")
 	positive(t, m, "contextlite_usage_last_shipped_timestamp_seconds")
+	if _, ok := value(m, "contextlite_job_leader"); ok {
+		t.Error("contextlite_job_leader reported without a shared control plane: the jobs run here")
+	}
 	positive(t, m, "contextlite_stripe_webhooks_total", "outcome", "disabled")
 	if _, ok := value(m, "contextlite_usage_outbox_tenants"); !ok {
 		t.Error("contextlite_usage_outbox_tenants missing")
@@ -159,4 +165,38 @@ func TestMetrics(t *testing.T) {
 func positiveOK(all []series, name string) bool {
 	v, ok := value(all, name)
 	return ok && v > 0
+}
+
+// TestJobLeader: with the PostgreSQL control plane, the only server takes
+// the lease of each singleton job, and says so in its metrics and /health.
+func TestJobLeader(t *testing.T) {
+	tc := startServerWith(t, t.TempDir(), pgtest.DSN(t), "")
+	var m []series
+	for range 50 { // the leases are taken as the server starts
+		if m = scrape(t); sumOf(m, "contextlite_job_leader") == 2 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for _, job := range []string{"notices", "billing"} { // 1 each, not 2 for one
+		if v, ok := value(m, "contextlite_job_leader", "job", job); !ok || v != 1 {
+			t.Errorf("contextlite_job_leader{job=%q} = %v (present %v), want 1", job, v, ok)
+		}
+	}
+	resp, data := rawCall(t, tc, "GET", testBase+"/health", "", "")
+	var h struct {
+		Jobs []string `json:"jobs"`
+	}
+	if err := json.Unmarshal(data, &h); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("health: %d %s (%v)", resp.StatusCode, data, err)
+	}
+	if strings.Join(h.Jobs, ",") != "billing,notices" {
+		t.Errorf("health reports jobs %q, want [billing notices]", h.Jobs)
+	}
+}
+
+// sumOf is the sum of the series named name.
+func sumOf(all []series, name string) float64 {
+	v, _ := value(all, name)
+	return v
 }

@@ -148,10 +148,17 @@ func openShared(ctx context.Context, cfg sharedConfig, log *slog.Logger) (*share
 	s.stop = stop
 	retain := &retention.Job{Store: store, Files: s.engine, Tiers: cfg.tiers, Logger: log}
 	s.wg.Go(func() { s.shipper.Run(run, cfg.shipInterval) })
-	s.wg.Go(func() { s.singleton(run, "notices", s.notices.Run) })
+	s.wg.Go(func() { s.singleton(run, jobNotices, s.notices.Run) })
 	s.wg.Go(func() { retain.Run(run, retentionInterval) })
 	return s, nil
 }
+
+// The singleton jobs: each runs on one node of those sharing the control
+// plane.
+const (
+	jobNotices = "notices" // usage notice delivery
+	jobBilling = "billing" // Stripe usage reports and payment grace
+)
 
 // singleton runs job until ctx ends on one node at a time of those that
 // share the control plane, or here when it is not shared.

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"maps"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -33,6 +36,9 @@ type Leases struct {
 	logger       *slog.Logger
 	AcquireEvery time.Duration // default DefaultAcquireEvery
 	CheckEvery   time.Duration // default DefaultCheckEvery
+
+	mu   sync.Mutex
+	held map[string]bool // the leases taken and not yet released
 }
 
 // NewLeases returns the Leases of the control plane pool connects to;
@@ -70,6 +76,30 @@ func (l *Leases) Run(ctx context.Context, name string, job func(context.Context)
 	}
 }
 
+// Held returns the names of the leases this node holds now, sorted: from
+// taking the lock (before the start delay) until releasing it.
+func (l *Leases) Held() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	names := slices.AppendSeq([]string{}, maps.Keys(l.held)) // [] rather than nil for none
+	slices.Sort(names)
+	return names
+}
+
+// setHeld records whether this node holds the lease of name.
+func (l *Leases) setHeld(name string, held bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !held {
+		delete(l.held, name)
+		return
+	}
+	if l.held == nil {
+		l.held = make(map[string]bool)
+	}
+	l.held[name] = true
+}
+
 // hold takes the lease of name on a connection of its own if it is free
 // and runs job until ctx ends or the connection fails. It reports whether
 // it held the lease.
@@ -86,6 +116,8 @@ func (l *Leases) hold(ctx context.Context, name string, job func(context.Context
 	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", lockID(l.schema, name)).Scan(&got); err != nil || !got {
 		return false, err
 	}
+	l.setHeld(name, true)
+	defer l.setHeld(name, false) // before the connection closes
 	// A holder whose connection died stops its job within two checks of
 	// it (a failed ping, or one that timed out); wait that long before
 	// starting, so the job never runs on two nodes at once.

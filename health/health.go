@@ -27,7 +27,8 @@ type Report struct {
 	Uptime      int64             `json:"uptime_seconds"`
 	TenantCount int               `json:"tenant_count"`
 	OpenTenants int               `json:"open_tenants"`
-	Checks      map[string]string `json:"checks"` // "ok", "disabled" or the failure
+	Jobs        []string          `json:"jobs,omitzero"` // the singleton jobs this node holds; absent when not reported
+	Checks      map[string]string `json:"checks"`        // "ok", "disabled" or the failure
 }
 
 // Handler serves GET /health. Set its fields before the first request.
@@ -37,6 +38,7 @@ type Handler struct {
 	Checks      []Check
 	TenantCount func(ctx context.Context) (int, error)
 	OpenTenants func() int
+	Jobs        func() []string  // the singleton jobs held now (non-nil); nil: not reported
 	TTL         time.Duration    // how long a report is reused (default 5s)
 	Now         func() time.Time // default time.Now
 
@@ -78,6 +80,9 @@ func (h *Handler) Report(ctx context.Context) (Report, int) {
 	report.Object = "health"
 	report.Uptime = int64(now.Sub(h.Started) / time.Second)
 	report.OpenTenants = h.OpenTenants()
+	if h.Jobs != nil {
+		report.Jobs = h.Jobs()
+	}
 	return report, h.status
 }
 

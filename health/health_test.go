@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime/debug"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -48,6 +50,23 @@ func TestHealthStatusesAndCache(t *testing.T) {
 		r.OpenTenants != 2 || r.Checks["database"] != "ok" || r.Checks["storage"] != "ok" || r.Checks["stripe"] != "ok" {
 		t.Fatalf("healthy: %d %+v", code, r)
 	}
+	if r.Jobs != nil {
+		t.Fatalf("jobs %#v reported without a Jobs func", r.Jobs)
+	}
+
+	// The jobs held are read at each request, not cached; none is [].
+	jobs := []string{"notices"}
+	h.Jobs = func() []string { return jobs }
+	if r, _ := get(); !slices.Equal(r.Jobs, []string{"notices"}) {
+		t.Fatalf("jobs %#v, want [notices]", r.Jobs)
+	}
+	jobs = []string{}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/health", nil))
+	if !strings.Contains(rec.Body.String(), `"jobs":[]`) {
+		t.Fatalf("no job held: %s, want \"jobs\":[]", rec.Body)
+	}
+	h.Jobs = nil
 
 	// Failures within the TTL are not seen: the report is cached.
 	dbErr = errors.New("connection refused")

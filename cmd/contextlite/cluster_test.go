@@ -47,8 +47,8 @@ type clusterNode struct {
 // startCluster starts n nodes of the binary on one PostgreSQL control
 // plane (a schema of its own) and one shared storage directory, each with
 // its own data directory, one after the other (the first creates the
-// shared local CA).
-func startCluster(t testing.TB, n, portBase int) ([]*clusterNode, string) {
+// shared local CA), with env added to each node's environment.
+func startCluster(t testing.TB, n, portBase int, env ...string) ([]*clusterNode, string) {
 	t.Helper()
 	dsn := pgtest.DSN(t)
 	bin := buildBinary(t)
@@ -70,6 +70,7 @@ func startCluster(t testing.TB, n, portBase int) ([]*clusterNode, string) {
 			"CONTEXTLITE_ADMIN_TOKEN="+operatorToken,
 			"CONTEXTLITE_SIGNUPS_PER_MINUTE=1000",
 		)
+		s.env = append(s.env, env...)
 		nodes[i] = &clusterNode{server: s, id: "node-" + strconv.Itoa(i), client: dialing(https)}
 		nodes[i].start(nodes[i].healthy)
 	}
