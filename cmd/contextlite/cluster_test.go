@@ -35,6 +35,9 @@ const (
 	// rate limit is tightened to a burst of 30 requests per 30 s.
 	freeQuota    = 1000
 	starterBurst = 30
+	// A custom tier of 10 queries a month, for usage notices within a few
+	// queries.
+	tinyQuota = 10
 )
 
 // clusterNode is one node process of a test cluster.
@@ -87,8 +90,9 @@ func tightCaddyfile(t testing.TB) string {
 	}
 	tier := fmt.Sprintf("\tcontextlite {\n"+
 		"\t\ttier free {\n\t\t\tqueries_per_month %d\n\t\t\tdocuments 1000\n\t\t\tworkspaces 1\n\t\t\ttokens_per_query 4000\n\t\t\trate_per_second 1000\n\t\t\tburst 1000\n\t\t}\n"+
-		"\t\ttier starter {\n\t\t\tqueries_per_month 100000\n\t\t\trate_per_second 1\n\t\t\tburst %d\n\t\t}\n",
-		freeQuota, starterBurst)
+		"\t\ttier starter {\n\t\t\tqueries_per_month 100000\n\t\t\trate_per_second 1\n\t\t\tburst %d\n\t\t}\n"+
+		"\t\ttier tiny {\n\t\t\tqueries_per_month %d\n\t\t\ttokens_per_query 4000\n\t\t\trate_per_second 1000\n\t\t\tburst 1000\n\t\t}\n",
+		freeQuota, starterBurst, tinyQuota)
 	out := strings.Replace(string(src), "\tcontextlite {\n", tier, 1)
 	if out == string(src) {
 		t.Fatal("the Caddyfile has no contextlite block")
