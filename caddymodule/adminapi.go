@@ -38,7 +38,8 @@ func (a *AdminAPI) Routes() []caddy.AdminRoute {
 	return []caddy.AdminRoute{{Pattern: forgetPath, Handler: caddy.AdminHandlerFunc(a.forget)}}
 }
 
-// forget drops the running app's caches.
+// forget drops the running app's caches, and those of the other nodes
+// sharing its control plane.
 func (a *AdminAPI) forget(w http.ResponseWriter, r *http.Request) error {
 	if r.Method != http.MethodPost {
 		return caddy.APIError{HTTPStatus: http.StatusMethodNotAllowed, Err: fmt.Errorf("method not allowed")}
@@ -47,7 +48,7 @@ func (a *AdminAPI) forget(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return caddy.APIError{HTTPStatus: http.StatusNotFound, Err: fmt.Errorf("no contextlite app is running: %w", err)}
 	}
-	app.(*App).forgetCaches()
+	app.(*App).forget("")
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

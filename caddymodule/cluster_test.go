@@ -135,3 +135,38 @@ func TestStorageDirOrDefault(t *testing.T) {
 		t.Error("storage without a directory accepted")
 	}
 }
+
+// TestAdminForgetTellsPeers has the operator CLI's admin call drop the
+// caches of every node sharing the control plane, not this one only.
+func TestAdminForgetTellsPeers(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	startServerWith(t, t.TempDir(), dsn, "")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	peer, err := cluster.Open(ctx, dsn, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	heard := make(chan string, 4)
+	ready := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		peer.Bus.Listen(ctx, func(id string) { heard <- id }, func() { close(ready) })
+	}()
+	defer func() { cancel(); <-done }()
+	<-ready
+	<-heard // the forget-all of listening
+	if err := notifyServer(testAdminAddr); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case id := <-heard:
+		if id != "" {
+			t.Fatalf("peers told to forget %q, want every tenant", id)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the admin forget did not reach the other nodes")
+	}
+}
