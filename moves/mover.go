@@ -123,7 +123,7 @@ func (m *Mover) moveFromHere(ctx context.Context, tenantID, to string) (Result, 
 		m.logger().ErrorContext(ctx, "move: the old copy was not removed; delete its directory", "tenant", tenantID, "error", err)
 	}
 	m.Usage.Left(tenantID)
-	release()
+	time.AfterFunc(lateRequests, release)
 	end := time.Now()
 	m.logger().InfoContext(ctx, "tenant moved", "tenant", tenantID, "from", m.Self, "to", to,
 		"fenced", end.Sub(fenced), "took", end.Sub(start))
@@ -163,6 +163,12 @@ func (m *Mover) abort(ctx context.Context, mv cluster.Move, target cluster.Node,
 	log.WarnContext(ctx, "tenant move aborted; it stays here", "tenant", mv.TenantID, "target", target.ID, "error", cause)
 	return fmt.Errorf("move %s to %s: %w", mv.TenantID, mv.To, cause)
 }
+
+// lateRequests is how long the fence stays on the old home after a move:
+// a request that found the tenant at home there just before the move
+// completed gets 503 tenant_moving, and its retry goes to the new home,
+// rather than 404 for the copy that is gone.
+const lateRequests = 2 * time.Second
 
 // cleanupTimeout bounds undoing a failed move.
 const cleanupTimeout = 30 * time.Second
