@@ -129,12 +129,6 @@ func (a *AdminAPI) forget(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// Interface guards
-var (
-	_ caddy.AdminRouter = (*AdminAPI)(nil)
-	_ caddy.Provisioner = (*AdminAPI)(nil)
-)
-
 // tenantID returns the id of the tenant ref names by id or slug.
 func (a *App) tenantID(ctx context.Context, ref string) (string, error) {
 	t, err := a.shared.store.Tenant(ctx, ref)
@@ -146,3 +140,9 @@ func (a *App) tenantID(ctx context.Context, ref string) (string, error) {
 	}
 	return t.ID, nil
 }
+
+// Interface guards
+var (
+	_ caddy.AdminRouter = (*AdminAPI)(nil)
+	_ caddy.Provisioner = (*AdminAPI)(nil)
+)

@@ -259,6 +259,15 @@ func TestMoveTenantUnderLoad(t *testing.T) {
 		load.write(context.Background(), a, fmt.Sprintf("seed/%d.md", i), fmt.Sprintf("Seed document %d, written before the move.", i))
 	}
 
+	// The endpoints nodes call on each other refuse clients.
+	for _, path := range []string{"/cluster/v1/tenants/" + tenant.TenantID + "/snapshot", "/cluster/v1/tenants/" + tenant.TenantID} {
+		for _, method := range []string{"GET", "DELETE"} {
+			if status, body, _ := c.call(method, "", path, "", nil); status != http.StatusUnauthorized {
+				t.Errorf("%s %s without the cluster's signature = %d %s, want 401", method, path, status, body)
+			}
+		}
+	}
+
 	stop := load.run(moveWriters, 0)
 	time.Sleep(time.Second)
 	// The CLI on node C asks its node, which passes the move to the home, A.
