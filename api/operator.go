@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/contextlite/cloud/moves"
 	"github.com/contextlite/cloud/tenancy"
 )
 
@@ -22,6 +23,12 @@ type OperatorStore interface {
 	SetStatus(ctx context.Context, id string, s tenancy.Status) error
 }
 
+// TenantMover moves tenants between the nodes of a cluster.
+type TenantMover interface {
+	Move(ctx context.Context, tenantID, node string) (moves.Result, error)
+	Drain(ctx context.Context, node string) (moves.Report, error)
+}
+
 // Operator serves the operator API under /admin/v1 on the apex domain,
 // for callers that send the configured admin token as a bearer token.
 // Paths name tenants by id or slug.
@@ -30,6 +37,7 @@ type Operator struct {
 	Token  string
 	Store  OperatorStore
 	Tiers  tenancy.Tiers
+	Moves  TenantMover  // nil outside a cluster: moves answer 404
 	Logger *slog.Logger // nil: discard
 
 	once sync.Once
@@ -71,6 +79,8 @@ func (o *Operator) table() []route {
 		{"GET /admin/v1/tenants/{id}", o.call(o.getTenant)},
 		{"PUT /admin/v1/tenants/{id}/tier", o.call(o.setTier)},
 		{"PUT /admin/v1/tenants/{id}/status", o.call(o.setStatus)},
+		{"POST /admin/v1/tenants/{id}/move", o.call(o.moveTenant)},
+		{"POST /admin/v1/nodes/{id}/drain", o.call(o.drainNode)},
 	}
 }
 
@@ -177,4 +187,54 @@ func (o *Operator) change(w http.ResponseWriter, r *http.Request, fn func(ctx co
 		return err
 	}
 	return o.getTenant(w, r)
+}
+
+// errNotCluster answers the cluster endpoints of a server that is not a
+// cluster node.
+var errNotCluster = &Error{http.StatusNotFound, "not_found", "this server is not a cluster node"}
+
+// moveTenant serves POST /admin/v1/tenants/{id}/move {node}: the tenant's
+// data moves to the node, which becomes its home; its requests get 503
+// tenant_moving meanwhile.
+func (o *Operator) moveTenant(w http.ResponseWriter, r *http.Request) error {
+	if o.Moves == nil {
+		return errNotCluster
+	}
+	var req struct {
+		Node string `json:"node"`
+	}
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	if req.Node == "" {
+		return &Error{http.StatusUnprocessableEntity, "invalid_request", "node is required"}
+	}
+	t, err := o.tenant(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	res, err := o.Moves.Move(r.Context(), t.ID, req.Node)
+	if err != nil {
+		return moveError(err)
+	}
+	return writeJSON(w, http.StatusOK, res)
+}
+
+// drainNode serves POST /admin/v1/nodes/{id}/drain: the node takes no new
+// tenant and each of its tenants moves to the least loaded other node.
+func (o *Operator) drainNode(w http.ResponseWriter, r *http.Request) error {
+	if o.Moves == nil {
+		return errNotCluster
+	}
+	rep, err := o.Moves.Drain(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return moveError(err)
+	}
+	return writeJSON(w, http.StatusOK, rep)
+}
+
+// moveError is the answer to a failed move or drain.
+func moveError(err error) *Error {
+	status, code := moves.Status(err)
+	return &Error{status, code, err.Error()}
 }

@@ -33,6 +33,7 @@ import (
 	"github.com/contextlite/cloud/jwtauth"
 	"github.com/contextlite/cloud/mcpserver"
 	"github.com/contextlite/cloud/metering"
+	"github.com/contextlite/cloud/moves"
 	"github.com/contextlite/cloud/sso"
 	"github.com/contextlite/cloud/tenancy"
 )
@@ -102,6 +103,8 @@ type App struct {
 	sso      *sso.Verifier       // tenants' single sign-on tokens
 	resolver *access.Resolver
 	node     *clusterNode // nil outside a cluster
+	mover    *moves.Mover // nil outside a cluster
+	peers    http.Handler // the cluster endpoints other nodes call
 	service  *tenancy.Service
 	api      *api.Handler
 	mcp      *mcpserver.Handler
@@ -215,12 +218,16 @@ func (a *App) wire(ctx caddy.Context) error {
 		a.resolver.Tokens = verifier
 	}
 	a.service = &tenancy.Service{Store: store, Storage: engine, Hasher: hasher, Tiers: a.tiers, Now: time.Now}
+	a.peers = notInCluster
 	if a.node = a.newNode(); a.node != nil {
 		// A tenant signed up here is homed here, where its storage is.
 		a.service.Storage = homedStorage{Manager: engine, claim: func(ctx context.Context, id string) error {
 			_, err := a.node.claim(ctx, a.shared.coord, []string{id})
 			return err
 		}}
+		if err := a.newMover(ctx); err != nil {
+			return err
+		}
 	}
 	a.api = &api.Handler{Engine: engine, Accounts: accounts{a.service, a.forget}, Tiers: a.tiers,
 		Meter: a.shared.meter, Plans: a.plans, Webhooks: store, Audit: store, AllowPrivateWebhooks: a.AllowPrivateWebhooks, Logger: ctx.Slogger()}
@@ -245,6 +252,9 @@ func (a *App) wire(ctx caddy.Context) error {
 	}
 	a.operator = &api.Operator{Token: a.AdminToken, Store: auditingStore{forgettingStore{store, a.forget}, tenancy.ActorOperator},
 		Tiers: a.tiers, Logger: ctx.Slogger()}
+	if a.mover != nil {
+		a.operator.Moves = a.mover
+	}
 	return nil
 }
 

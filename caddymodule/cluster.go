@@ -2,13 +2,19 @@ package caddymodule
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
+	"net/http"
 	"net/url"
+	"time"
 
+	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"go.uber.org/zap"
 
+	"github.com/contextlite/cloud/api"
 	"github.com/contextlite/cloud/cluster"
+	"github.com/contextlite/cloud/moves"
 )
 
 // ClusterConfig makes this server a node of a cluster sharing its
@@ -115,3 +121,47 @@ func (a *App) joinCluster(ctx context.Context) error {
 	a.logger.Info("cluster node registered", zap.String("node", c.NodeID), zap.String("advertise", c.Advertise))
 	return nil
 }
+
+// newMover builds this node's mover of tenants and the handler of the
+// requests other nodes send it (contextlite_cluster).
+func (a *App) newMover(ctx caddy.Context) error {
+	roots, err := nodeRoots(ctx)
+	if err != nil {
+		return err
+	}
+	client := &http.Client{Transport: &http.Transport{
+		TLSClientConfig:     &tls.Config{RootCAs: roots, ServerName: a.Domain, MinVersion: tls.VersionTLS12},
+		TLSHandshakeTimeout: 10 * time.Second,
+		IdleConnTimeout:     time.Minute,
+	}}
+	peers := &moves.Peers{Self: a.node.id, Signer: a.node.signer, Client: client, Host: a.Domain}
+	a.mover = &moves.Mover{Self: a.node.id, Engine: a.shared.engine, Control: a.shared.coord, Usage: movedUsage{a.shared},
+		Peers: peers, Forget: a.forget, Logger: ctx.Slogger()}
+	a.peers = &moves.Handler{Mover: a.mover, Signer: a.node.signer}
+	return nil
+}
+
+// movedUsage hands a moving tenant's usage over: the meter reloads it
+// from the control plane and the outbox on the tenant's new home, which
+// ships what the old home had not.
+type movedUsage struct{ s *shared }
+
+// Ship ships the tenant's usage from its outbox here.
+func (u movedUsage) Ship(ctx context.Context, tenantID string) error {
+	return u.s.shipper.Ship(ctx, tenantID)
+}
+
+// Arrived marks the tenant's outbox for shipping and drops its meter.
+func (u movedUsage) Arrived(tenantID string) {
+	u.s.meter.Forget(tenantID)
+	u.s.shipper.Mark(tenantID)
+}
+
+// Left drops the tenant's meter here.
+func (u movedUsage) Left(tenantID string) { u.s.meter.Forget(tenantID) }
+
+// notInCluster answers the cluster endpoints of a server that is not a
+// cluster node.
+var notInCluster = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	api.WriteError(w, http.StatusNotFound, "not_found", "this server is not a cluster node")
+})

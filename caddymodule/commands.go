@@ -1,8 +1,11 @@
 package caddymodule
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"strings"
@@ -20,7 +23,7 @@ func init() {
 	var tenant *cobra.Command
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "tenant",
-		Usage: "create|list|show|set-tier|suspend|activate|delete ...",
+		Usage: "create|list|show|set-tier|suspend|activate|delete|move ...",
 		Short: "Manages ContextLite tenants in the control plane",
 		Long: `Manages tenants directly in the control plane the server uses. The flags
 --data-dir, --dsn, --key-pepper and --admin default to CONTEXTLITE_DATA
@@ -32,6 +35,14 @@ change applies to its next request; other servers apply it within 30s.`,
 			tenant = cmd
 			tenantCommands(cmd)
 		},
+	})
+	caddycmd.RegisterCommand(caddycmd.Command{
+		Name:  "node",
+		Usage: "drain <node>",
+		Short: "Manages the nodes of a ContextLite cluster",
+		Long: `Asks the server on the admin endpoint (--admin, default CONTEXTLITE_ADMIN or
+localhost:2019), a node of the cluster, to act on a node.`,
+		CobraFunc: nodeCommands,
 	})
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "key",
@@ -128,7 +139,35 @@ func tenantCommands(cmd *cobra.Command) {
 		statusCommand("suspend", "Suspends a tenant (its requests get 403 tenant_suspended)", tenancy.StatusSuspended),
 		statusCommand("activate", "Reactivates a suspended tenant", tenancy.StatusActive),
 		statusCommand("delete", "Marks a tenant deleted and revokes its keys", tenancy.StatusDeleted),
+		&cobra.Command{Use: "move <tenant> <node>", Short: "Moves a tenant's data to another cluster node, its new home", Args: cobra.ExactArgs(2),
+			RunE: func(cmd *cobra.Command, a []string) error {
+				return askServer(cmd, movePath, moveRequest{Tenant: a[0], Node: a[1]})
+			}},
 	)
+}
+
+func nodeCommands(cmd *cobra.Command) {
+	cmd.PersistentFlags().String("admin", envOr("CONTEXTLITE_ADMIN", "localhost:2019"), "admin endpoint of a running node of the cluster")
+	cmd.AddCommand(&cobra.Command{Use: "drain <node>", Short: "Moves every tenant of a node to the other nodes; the node takes no new tenant",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, a []string) error { return askServer(cmd, drainPath, moveRequest{Node: a[0]}) }})
+}
+
+// askServer posts req to path on the running server's admin endpoint and
+// prints its answer; a move runs on the server, which is a cluster node.
+func askServer(cmd *cobra.Command, path string, req moveRequest) error {
+	addr, _ := cmd.Flags().GetString("admin")
+	body, err := json.Marshal(req)
+	if err != nil {
+		return err
+	}
+	resp, err := caddycmd.AdminAPIRequest(addr, http.MethodPost, path, http.Header{"Content-Type": {"application/json"}}, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("the server on the admin endpoint %s: %w", addr, err)
+	}
+	defer resp.Body.Close()
+	_, err = io.Copy(cmd.OutOrStdout(), resp.Body)
+	return err
 }
 
 func statusCommand(name, short string, s tenancy.Status) *cobra.Command {

@@ -163,21 +163,28 @@ func (TrustPool) CaddyModule() caddy.ModuleInfo {
 
 // Provision loads the system's roots and the local CA's root.
 func (p *TrustPool) Provision(ctx caddy.Context) error {
+	pool, err := nodeRoots(ctx)
+	p.pool = pool
+	return err
+}
+
+// nodeRoots returns the roots nodes verify each other with: the system's
+// and the root of the local CA in the storage the nodes share.
+func nodeRoots(ctx caddy.Context) (*x509.CertPool, error) {
 	pool, err := x509.SystemCertPool()
 	if err != nil {
 		pool = x509.NewCertPool()
 	}
 	v, err := ctx.App("pki")
 	if err != nil {
-		return fmt.Errorf("cluster trust pool: %w", err)
+		return nil, fmt.Errorf("cluster trust pool: %w", err)
 	}
 	ca, err := v.(*caddypki.PKI).GetCA(ctx, caddypki.DefaultCAID)
 	if err != nil {
-		return fmt.Errorf("cluster trust pool: %w", err)
+		return nil, fmt.Errorf("cluster trust pool: %w", err)
 	}
 	pool.AddCert(ca.RootCertificate())
-	p.pool = pool
-	return nil
+	return pool, nil
 }
 
 // CertPool returns the pool.

@@ -26,10 +26,13 @@ import (
 // and the operator's routers.
 var caddyRoutes = []string{"GET /api/v1/openapi.json", "POST /signup", "GET /health", "POST /webhooks/stripe"}
 
-// noSuccessRoutes cannot answer 2xx in the tests: billing is off, and no
-// DNS record can verify a domain. Their error answers are checked.
+// noSuccessRoutes cannot answer 2xx in the tests: billing is off, no
+// DNS record can verify a domain, and a single server has no node to move
+// a tenant to (the cluster tests in cmd/contextlite move them). Their
+// error answers are checked.
 var noSuccessRoutes = []string{"POST /api/v1/billing/subscription", "POST /api/v1/billing/portal",
-	"POST /webhooks/stripe", "POST /api/v1/domains/{domain}/verify"}
+	"POST /webhooks/stripe", "POST /api/v1/domains/{domain}/verify",
+	"POST /admin/v1/tenants/{id}/move", "POST /admin/v1/nodes/{id}/drain"}
 
 // specChecker is a client transport that validates every request and
 // answer against the OpenAPI document: a request the document allows
@@ -216,6 +219,9 @@ func driveAPI(t *testing.T, tc *caddytest.Tester) {
 	operator("PUT", "/admin/v1/tenants/"+acme.TenantID+"/tier", `{"tier": "platinum"}`, http.StatusUnprocessableEntity)
 	operator("PUT", "/admin/v1/tenants/"+acme.TenantID+"/status", `{"status": "active"}`, http.StatusOK)
 	operator("PUT", "/admin/v1/tenants/"+acme.TenantID+"/status", `{"status": "gone"}`, http.StatusUnprocessableEntity)
+	// A single server is not a cluster node: nothing to move a tenant to.
+	operator("POST", "/admin/v1/tenants/"+acme.TenantID+"/move", `{"node": "node-1"}`, http.StatusNotFound)
+	operator("POST", "/admin/v1/nodes/node-1/drain", "", http.StatusNotFound)
 	if status, _ := operatorCall(t, tc.Client, "GET", "/admin/v1/tenants", "wrong", ""); status != http.StatusUnauthorized {
 		t.Fatalf("wrong admin token: %d", status)
 	}

@@ -22,6 +22,7 @@ import (
 //	contextlite_stripe_webhook  POST /webhooks/stripe (404 without billing)
 //	contextlite_openapi         GET /api/v1/openapi.json, without credential
 //	contextlite_console         the tenant console, /console/, on the apex domain
+//	contextlite_cluster         /cluster/v1, the signed calls between cluster nodes (404 outside a cluster)
 var terminals = map[string]func(*App) http.Handler{
 	"contextlite_api":            func(a *App) http.Handler { return a.api },
 	"contextlite_mcp":            func(a *App) http.Handler { return a.mcp },
@@ -31,6 +32,7 @@ var terminals = map[string]func(*App) http.Handler{
 	"contextlite_stripe_webhook": func(a *App) http.Handler { return a.webhook },
 	"contextlite_openapi":        func(*App) http.Handler { return api.OpenAPI{} },
 	"contextlite_console":        func(a *App) http.Handler { return a.console },
+	"contextlite_cluster":        func(a *App) http.Handler { return a.peers },
 }
 
 func init() {

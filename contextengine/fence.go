@@ -83,8 +83,8 @@ func (m *Manager) quiesce(ctx context.Context, id string) error {
 	}
 }
 
-// isFenced reports whether tenant id is fenced.
-func (m *Manager) isFenced(id string) bool {
+// Fenced reports whether tenant id is fenced on this node.
+func (m *Manager) Fenced(id string) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.fenced[id] != nil
@@ -98,7 +98,7 @@ func (m *Manager) Drop(ctx context.Context, id string) error {
 	if err := ValidateTenantID(id); err != nil {
 		return err
 	}
-	if !m.isFenced(id) {
+	if !m.Fenced(id) {
 		return fmt.Errorf("drop tenant %s: %w", id, errNotFenced)
 	}
 	return m.Delete(ctx, id)

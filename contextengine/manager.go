@@ -171,7 +171,7 @@ func (m *Manager) Create(ctx context.Context, id string) error {
 	if err := ValidateTenantID(id); err != nil {
 		return err
 	}
-	if m.isFenced(id) {
+	if m.Fenced(id) {
 		return fmt.Errorf("create tenant: %w: %s", ErrTenantMoving, id)
 	}
 	file := tenantPath(m.eng.dataDir, id)

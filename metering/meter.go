@@ -289,3 +289,12 @@ func (m *Meter) checkThresholds(tenantID string, acct *account) {
 		}
 	}
 }
+
+// Forget drops what the meter counted of tenantID, which reloads from
+// its Source at its next request: for a tenant whose database moved to
+// or from this node.
+func (m *Meter) Forget(tenantID string) {
+	m.mu.Lock()
+	delete(m.accounts, tenantID)
+	m.mu.Unlock()
+}
