@@ -72,6 +72,7 @@ func startCluster(t testing.TB, n, portBase int, env ...string) ([]*clusterNode,
 			"CONTEXTLITE_STORAGE="+storage,
 			"CONTEXTLITE_ADMIN_TOKEN="+operatorToken,
 			"CONTEXTLITE_SIGNUPS_PER_MINUTE=1000",
+			"CONTEXTLITE_IP_BURST=100000", // all clients are on loopback: per-IP limits are not under test
 		)
 		s.env = append(s.env, env...)
 		nodes[i] = &clusterNode{server: s, id: "node-" + strconv.Itoa(i), client: dialing(https)}

@@ -115,7 +115,8 @@ func (l *moveLoad) assemble(ctx context.Context, node *clusterNode) {
 // send sends a request until it is answered with want (true) or with
 // another answer than a retryable one, or until ctx ends before an
 // answer (false). 503s are retried after Retry-After (0.1 s without
-// one), transport errors and 409 idempotency_key_in_use likewise.
+// one), 429s (the tier's rate limit), transport errors and 409
+// idempotency_key_in_use likewise.
 func (l *moveLoad) send(ctx context.Context, node *clusterNode, method, path string, body any, want int, out any) bool {
 	key := "move-test-" + strconv.FormatInt(time.Now().UnixNano(), 36) + "-" + strconv.FormatInt(randCounter.Add(1), 10)
 	start := time.Now()
@@ -135,7 +136,8 @@ func (l *moveLoad) send(ctx context.Context, node *clusterNode, method, path str
 			return true
 		case status == http.StatusServiceUnavailable:
 			l.unavailable.Add(1)
-		case status == 0, status == http.StatusConflict && bytes.Contains(data, []byte("idempotency_key_in_use")):
+		case status == 0, status == http.StatusTooManyRequests,
+			status == http.StatusConflict && bytes.Contains(data, []byte("idempotency_key_in_use")):
 		default:
 			l.fail("%s %s through %s = %d %s", method, path, node.id, status, data)
 			return false
@@ -229,7 +231,7 @@ func (l *moveLoad) checkReadable(t *testing.T, node *clusterNode) {
 		var doc struct {
 			Content string `json:"content"`
 		}
-		status, data, _ := node.call("GET", l.tenant.Slug, "/api/v1/documents/"+id, l.tenant.APIKey, nil)
+		status, data := node.get(l.tenant.Slug, "/api/v1/documents/"+id, l.tenant.APIKey)
 		if status != http.StatusOK || json.Unmarshal(data, &doc) != nil || doc.Content != content {
 			if bad++; bad <= 5 {
 				t.Errorf("%s: document %s = %d %.200s, want its content %q", node.id, id, status, data, content)
@@ -239,6 +241,20 @@ func (l *moveLoad) checkReadable(t *testing.T, node *clusterNode) {
 	if bad > 0 {
 		t.Errorf("%s: %d of %d acknowledged documents not readable", node.id, bad, len(l.acked))
 	}
+}
+
+// get sends a GET, retried after Retry-After while the tier's rate limit
+// refuses it (reading every document back through three nodes outruns it).
+func (n *clusterNode) get(slug, path, key string) (int, []byte) {
+	for range 10 {
+		status, data, header := n.call("GET", slug, path, key, nil)
+		if status != http.StatusTooManyRequests {
+			return status, data
+		}
+		secs, _ := strconv.Atoi(header.Get("Retry-After"))
+		time.Sleep(time.Duration(max(secs, 1)) * time.Second)
+	}
+	return http.StatusTooManyRequests, []byte("rate limited ten times in a row")
 }
 
 // TestMoveTenantUnderLoad moves a tenant between nodes while eight
