@@ -92,7 +92,7 @@ func newMetrics(s *shared) *metrics {
 		}),
 	}
 	if s.coord != nil {
-		for _, job := range []string{jobNotices, jobBilling} {
+		for _, job := range []string{jobNotices, jobBilling, jobRetention} {
 			m.all = append(m.all, prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: metricsNamespace, Name: "job_leader",
 				Help: "Whether this node holds the lease of a singleton job (1) or not (0).", ConstLabels: prometheus.Labels{"job": job}},
 				func() float64 { return boolFloat(slices.Contains(s.coord.Leases.Held(), job)) }))

@@ -178,7 +178,7 @@ func TestJobLeader(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	for _, job := range []string{"notices", "billing"} { // 1 each, not 2 for one
+	for _, job := range []string{"notices", "billing", "retention"} { // 1 each, not 2 for one
 		if v, ok := value(m, "contextlite_job_leader", "job", job); !ok || v != 1 {
 			t.Errorf("contextlite_job_leader{job=%q} = %v (present %v), want 1", job, v, ok)
 		}
@@ -190,8 +190,8 @@ func TestJobLeader(t *testing.T) {
 	if err := json.Unmarshal(data, &h); err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("health: %d %s (%v)", resp.StatusCode, data, err)
 	}
-	if strings.Join(h.Jobs, ",") != "billing,notices" {
-		t.Errorf("health reports jobs %q, want [billing notices]", h.Jobs)
+	if strings.Join(h.Jobs, ",") != "billing,notices,retention" {
+		t.Errorf("health reports jobs %q, want [billing notices retention]", h.Jobs)
 	}
 }
 

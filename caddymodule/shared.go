@@ -146,18 +146,23 @@ func openShared(ctx context.Context, cfg sharedConfig, log *slog.Logger) (*share
 	s.notices = &notify.Dispatcher{Store: store, Client: notify.NewClient(cfg.allowPrivateWebhooks, 10*time.Second), Logger: log}
 	run, stop := context.WithCancel(context.WithoutCancel(ctx))
 	s.stop = stop
-	retain := &retention.Job{Store: store, Files: s.engine, Tiers: cfg.tiers, Logger: log}
+	// Retention prunes the control plane's rows once, and each node purges
+	// the files of deleted tenants it holds.
+	rows := &retention.Job{Store: store, Files: s.engine, Tiers: cfg.tiers, Logger: log, Work: retention.PruneRows}
+	files := &retention.Job{Store: store, Files: s.engine, Tiers: cfg.tiers, Logger: log, Work: retention.PurgeFiles}
 	s.wg.Go(func() { s.shipper.Run(run, cfg.shipInterval) })
 	s.wg.Go(func() { s.singleton(run, jobNotices, s.notices.Run) })
-	s.wg.Go(func() { retain.Run(run, retentionInterval) })
+	s.wg.Go(func() { s.singleton(run, jobRetention, func(ctx context.Context) { rows.Run(ctx, retentionInterval) }) })
+	s.wg.Go(func() { files.Run(run, retentionInterval) })
 	return s, nil
 }
 
 // The singleton jobs: each runs on one node of those sharing the control
 // plane.
 const (
-	jobNotices = "notices" // usage notice delivery
-	jobBilling = "billing" // Stripe usage reports and payment grace
+	jobNotices   = "notices"   // usage notice delivery
+	jobBilling   = "billing"   // Stripe usage reports and payment grace
+	jobRetention = "retention" // pruning the control plane's usage, notices and audit entries
 )
 
 // singleton runs job until ctx ends on one node at a time of those that

@@ -26,11 +26,21 @@ type Purger interface {
 	Delete(ctx context.Context, id string) error
 }
 
+// Work selects what a Job does.
+type Work int
+
+// The parts of a retention pass; the zero Work does both.
+const (
+	PruneRows  Work = 1 << iota // the control plane's usage, notices and audit entries: once per cluster
+	PurgeFiles                  // the files of deleted tenants held here: on every node
+)
+
 // Job is the daily retention job. Set its fields before Run.
 type Job struct {
 	Store  Store
 	Files  Purger
 	Tiers  tenancy.Tiers
+	Work   Work             // zero: PruneRows | PurgeFiles
 	Grace  time.Duration    // deleted tenants' files are kept this long (default 30 days)
 	Now    func() time.Time // default time.Now
 	Logger *slog.Logger     // nil: discard
@@ -67,20 +77,28 @@ func (j *Job) Once(ctx context.Context) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("retention: %w", err)
 	}
+	work := j.Work
+	if work == 0 {
+		work = PruneRows | PurgeFiles
+	}
 	var res Result
 	var errs []error
 	for _, t := range tenants {
-		if t.Status == tenancy.StatusDeleted {
+		deleted := t.Status == tenancy.StatusDeleted
+		switch {
+		case deleted && work&PurgeFiles == 0, !deleted && work&PruneRows == 0:
+			continue
+		case deleted:
 			purged, err := j.purge(ctx, t)
 			if purged {
 				res.Purged++
 			}
 			errs = append(errs, err)
-			continue
+		default:
+			n, err := j.prune(ctx, t)
+			res.Rows += n
+			errs = append(errs, err)
 		}
-		n, err := j.prune(ctx, t)
-		res.Rows += n
-		errs = append(errs, err)
 	}
 	return res, errors.Join(errs...)
 }

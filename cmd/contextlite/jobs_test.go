@@ -26,7 +26,7 @@ const (
 )
 
 // singletonJobs are the jobs that run on one node of a cluster.
-var singletonJobs = []string{"notices", "billing"}
+var singletonJobs = []string{"notices", "billing", "retention"}
 
 // jobsOf returns the singleton jobs node n reports holding in /health.
 func (n *clusterNode) jobsOf() ([]string, bool) {
