@@ -2,29 +2,18 @@ package caddymodule
 
 import (
 	"context"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 
-	"github.com/caddyserver/caddy/v2"
-	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
-	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
-	"github.com/caddyserver/caddy/v2/modules/caddypki"
-	"github.com/caddyserver/caddy/v2/modules/caddytls"
 
 	"github.com/contextlite/cloud/api"
 	"github.com/contextlite/cloud/cluster"
 	"github.com/contextlite/cloud/contextengine"
 )
-
-func init() {
-	caddy.RegisterModule(Upstreams{})
-	caddy.RegisterModule(TrustPool{})
-}
 
 // upstreamVar is the request variable naming the host:port of the node a
 // request is forwarded to; empty or unset: it is served here.
@@ -124,82 +113,3 @@ func (s homedStorage) Create(ctx context.Context, tenantID string) error {
 	}
 	return s.claim(ctx, tenantID)
 }
-
-// Upstreams is the reverse proxy's upstream source of forwarded
-// requests: the home node an earlier handler (contextlite_auth,
-// contextlite_console_home) named in {http.vars.contextlite_upstream}.
-type Upstreams struct{}
-
-// CaddyModule returns the Caddy module information.
-func (Upstreams) CaddyModule() caddy.ModuleInfo {
-	return caddy.ModuleInfo{ID: "http.reverse_proxy.upstreams.contextlite", New: func() caddy.Module { return new(Upstreams) }}
-}
-
-// GetUpstreams returns the home node of r's tenant.
-func (Upstreams) GetUpstreams(r *http.Request) ([]*reverseproxy.Upstream, error) {
-	host, _ := caddyhttp.GetVar(r.Context(), upstreamVar).(string)
-	if host == "" {
-		return nil, fmt.Errorf("no home node named for this request")
-	}
-	return []*reverseproxy.Upstream{{Dial: host}}, nil
-}
-
-// UnmarshalCaddyfile sets up the source; it takes no arguments.
-func (u *Upstreams) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
-	return noArgs(d)
-}
-
-// TrustPool is the certificate pool nodes verify each other with: the
-// system's roots and the root of the local CA in the storage the nodes
-// share, so that both publicly trusted and internal certificates pass.
-type TrustPool struct {
-	pool *x509.CertPool
-}
-
-// CaddyModule returns the Caddy module information.
-func (TrustPool) CaddyModule() caddy.ModuleInfo {
-	return caddy.ModuleInfo{ID: "tls.ca_pool.source.contextlite", New: func() caddy.Module { return new(TrustPool) }}
-}
-
-// Provision loads the system's roots and the local CA's root.
-func (p *TrustPool) Provision(ctx caddy.Context) error {
-	pool, err := nodeRoots(ctx)
-	p.pool = pool
-	return err
-}
-
-// nodeRoots returns the roots nodes verify each other with: the system's
-// and the root of the local CA in the storage the nodes share.
-func nodeRoots(ctx caddy.Context) (*x509.CertPool, error) {
-	pool, err := x509.SystemCertPool()
-	if err != nil {
-		pool = x509.NewCertPool()
-	}
-	v, err := ctx.App("pki")
-	if err != nil {
-		return nil, fmt.Errorf("cluster trust pool: %w", err)
-	}
-	ca, err := v.(*caddypki.PKI).GetCA(ctx, caddypki.DefaultCAID)
-	if err != nil {
-		return nil, fmt.Errorf("cluster trust pool: %w", err)
-	}
-	pool.AddCert(ca.RootCertificate())
-	return pool, nil
-}
-
-// CertPool returns the pool.
-func (p *TrustPool) CertPool() *x509.CertPool { return p.pool }
-
-// UnmarshalCaddyfile sets up the pool; it takes no arguments.
-func (p *TrustPool) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
-	return noArgs(d)
-}
-
-// Interface guards.
-var (
-	_ reverseproxy.UpstreamSource = (*Upstreams)(nil)
-	_ caddyfile.Unmarshaler       = (*Upstreams)(nil)
-	_ caddytls.CA                 = (*TrustPool)(nil)
-	_ caddy.Provisioner           = (*TrustPool)(nil)
-	_ caddyfile.Unmarshaler       = (*TrustPool)(nil)
-)
