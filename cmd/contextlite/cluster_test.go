@@ -19,9 +19,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/contextlite/cloud/internal/pgtest"
+	"github.com/jackc/pgx/v5"
 )
 
 // Settings of the cluster tests' nodes.
@@ -198,6 +197,13 @@ func signupAt(t testing.TB, n *clusterNode, company, tier string) clusterTenant 
 // homeOf reads the tenant's home node in the control plane.
 func homeOf(t testing.TB, dsn, tenantID string) string {
 	t.Helper()
+	node, _ := homeRow(t, dsn, tenantID)
+	return node
+}
+
+// homeRow reads the tenant's home node and epoch in the control plane.
+func homeRow(t testing.TB, dsn, tenantID string) (string, int64) {
+	t.Helper()
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
@@ -205,10 +211,11 @@ func homeOf(t testing.TB, dsn, tenantID string) string {
 	}
 	defer conn.Close(ctx)
 	var node string
-	if err := conn.QueryRow(ctx, "SELECT node_id FROM tenant_homes WHERE tenant_id = $1", tenantID).Scan(&node); err != nil {
+	var epoch int64
+	if err := conn.QueryRow(ctx, "SELECT node_id, epoch FROM tenant_homes WHERE tenant_id = $1", tenantID).Scan(&node, &epoch); err != nil {
 		t.Fatalf("home of %s: %v", tenantID, err)
 	}
-	return node
+	return node, epoch
 }
 
 // assembled is the part of an assembly the nodes must agree on.

@@ -205,23 +205,6 @@ func (n *clusterNode) dataDir() string {
 	return ""
 }
 
-// homeRow reads the tenant's home node and epoch in the control plane.
-func homeRow(t testing.TB, dsn, tenantID string) (string, int64) {
-	t.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	var node string
-	var epoch int64
-	if err := conn.QueryRow(ctx, "SELECT node_id, epoch FROM tenant_homes WHERE tenant_id = $1", tenantID).Scan(&node, &epoch); err != nil {
-		t.Fatalf("home of %s: %v", tenantID, err)
-	}
-	return node, epoch
-}
-
 // checkReadable fails the test unless every acknowledged document reads
 // back with its content through node.
 func (l *moveLoad) checkReadable(t *testing.T, node *clusterNode) {
