@@ -194,6 +194,52 @@ func signupAt(t testing.TB, n *clusterNode, company, tier string) clusterTenant 
 	return c
 }
 
+// consoleSignup signs a tenant up with the console's form through node n
+// and returns the key the answer shows.
+func consoleSignup(t testing.TB, n *clusterNode, email, company string) string {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := *n.client
+	client.Jar = jar
+	base := fmt.Sprintf("https://localhost:%d/console/signup", n.httpsPort)
+	resp, err := client.Get(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	form, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	csrf := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindSubmatch(form)
+	if csrf == nil {
+		t.Fatalf("%s: the signup form has no CSRF token: %s", n.id, form)
+	}
+	resp, err = client.PostForm(base, url.Values{"csrf": {string(csrf[1])}, "email": {email}, "company": {company}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	key := regexp.MustCompile(`clc_live_[A-Za-z0-9_-]+`).Find(page)
+	if resp.StatusCode != http.StatusCreated || key == nil {
+		t.Fatalf("%s: console signup = %d %s", n.id, resp.StatusCode, page)
+	}
+	return string(key)
+}
+
+// pgxQueryRow runs a query on the control plane dsn for one row.
+func pgxQueryRow(t testing.TB, dsn, query string, args ...any) pgx.Row {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(ctx) })
+	return conn.QueryRow(ctx, query, args...)
+}
+
 // homeOf reads the tenant's home node in the control plane.
 func homeOf(t testing.TB, dsn, tenantID string) string {
 	t.Helper()
@@ -204,15 +250,9 @@ func homeOf(t testing.TB, dsn, tenantID string) string {
 // homeRow reads the tenant's home node and epoch in the control plane.
 func homeRow(t testing.TB, dsn, tenantID string) (string, int64) {
 	t.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
 	var node string
 	var epoch int64
-	if err := conn.QueryRow(ctx, "SELECT node_id, epoch FROM tenant_homes WHERE tenant_id = $1", tenantID).Scan(&node, &epoch); err != nil {
+	if err := pgxQueryRow(t, dsn, "SELECT node_id, epoch FROM tenant_homes WHERE tenant_id = $1", tenantID).Scan(&node, &epoch); err != nil {
 		t.Fatalf("home of %s: %v", tenantID, err)
 	}
 	return node, epoch
@@ -263,6 +303,22 @@ func TestThreeNodes(t *testing.T) {
 			a.must(t, http.StatusCreated, "POST", tn.Slug, "/api/v1/documents", tn.APIKey,
 				map[string]string{"path": "a.md", "content": "placed"}, nil)
 		}
+		// The console's signup form, sent to B, makes the tenant on A, now
+		// the least loaded (one tenant each, A first by id).
+		key := consoleSignup(t, b, "console@spread.test", "Console Spread")
+		var id string
+		if err := pgxQueryRow(t, dsn, "SELECT id FROM tenants WHERE email = $1", "console@spread.test").Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		if home := homeOf(t, dsn, id); home != a.id {
+			t.Fatalf("a tenant signed up through %s's console is homed on %s, want %s", b.id, home, a.id)
+		}
+		var info struct {
+			Slug string `json:"slug"`
+		}
+		c.must(t, http.StatusOK, "GET", "", "/api/v1/tenant", key, nil, &info)
+		c.must(t, http.StatusCreated, "POST", info.Slug, "/api/v1/documents", key,
+			map[string]string{"path": "a.md", "content": "placed through the console"}, nil)
 	})
 
 	t.Run("same answers through every node", func(t *testing.T) {
