@@ -171,19 +171,9 @@ func TestLeaseRunsOnceAndMovesOn(t *testing.T) {
 	ps := pools(t, 3)
 	rec := &jobRecord{}
 	rec.holder.Store(-1)
-	cancels := make([]context.CancelFunc, len(ps))
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	for i, p := range ps {
-		ctx, cancel := context.WithCancel(context.Background())
-		cancels[i] = cancel
-		defer cancel()
-		l, err := NewLeases(ctx, p, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		l.AcquireEvery, l.CheckEvery = 100*time.Millisecond, 100*time.Millisecond
-		wg.Go(func() { l.Run(ctx, "notices", rec.job(i)) })
+	nodes := leaseNodes(t, ps)
+	for i, n := range nodes {
+		n.run("notices", rec.job(i))
 	}
 	waitFor(t, "a first holder", func() bool { return rec.running.Load() == 1 })
 	time.Sleep(500 * time.Millisecond) // five acquire rounds of the others
@@ -192,7 +182,7 @@ func TestLeaseRunsOnceAndMovesOn(t *testing.T) {
 	}
 	// The holder stops (a node shut down): another node takes over.
 	first := rec.holder.Load()
-	cancels[first]()
+	nodes[first].stop()
 	waitFor(t, "a second holder", func() bool { return rec.starts.Load() == 2 && rec.running.Load() == 1 })
 	second := rec.holder.Load()
 	if second == first {
